@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copyright (C) 2026 The pcipass authors
+ *
+ * The PCI device graph: an immutable snapshot of every function read from sysfs.
+ */
+
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pcipass/address.hpp>
+#include <pcipass/error.hpp>
+#include <pcipass/host.hpp>
+
+namespace pcipass {
+
+/* Something on the host that makes a device busy while it exists. */
+enum class ConsumerKind {
+	usb_device,
+	usb_hub,
+	net_interface,
+	block_device,
+	drm_card,
+	framebuffer,
+};
+
+/* "usb_device", "net_interface", ... as used in JSON. */
+std::string_view consumer_kind_name(ConsumerKind kind);
+
+struct Consumer {
+	ConsumerKind kind = ConsumerKind::usb_device;
+	std::string name;          /* "3-1", "eth0", "nvme0n1", "card0", "efifb" */
+	std::string description;   /* USB "vvvv:pppp product", empty when unknown */
+	bool default_route = false; /* a network interface that carries the default route */
+	std::string mountpoint;    /* a mounted block device: where; empty when not mounted */
+
+	bool operator==(const Consumer &) const = default;
+};
+
+/* Content that could not be read or parsed on one device; the scan goes on. */
+struct Finding {
+	std::string attribute; /* "config", "driver_override", ... */
+	std::string path;      /* relative to the host root */
+	int sys_errno = 0;
+	std::string message;
+
+	bool operator==(const Finding &) const = default;
+};
+
+struct Sriov {
+	unsigned total_vfs = 0;
+	unsigned num_vfs = 0;
+	bool drivers_autoprobe = true;
+	std::vector<PciAddress> vfs; /* from the virtfnN links, in N order */
+
+	bool operator==(const Sriov &) const = default;
+};
+
+/* One PCI function as sysfs showed it at scan time. */
+struct Device {
+	PciAddress address;
+	VendorId vendor;
+	DeviceId device;
+	VendorId subsystem_vendor;
+	DeviceId subsystem_device;
+	ClassCode class_code;
+	uint8_t revision = 0;
+	uint8_t header_type = 0; /* from config offset 0x0e, bit 7 (multi-function) kept */
+
+	std::optional<std::string> driver;          /* absent when unbound */
+	std::optional<std::string> driver_override; /* absent when it reads "(null)" */
+	std::optional<unsigned> iommu_group;        /* absent when the IOMMU is off */
+	int numa_node = -1;
+
+	/* The real sysfs directory, relative to the root. */
+	std::string sysfs_path;
+	/* Bridges above the device, nearest first. */
+	std::vector<PciAddress> parents;
+
+	std::optional<PciAddress> physfn; /* set on a VF */
+	std::optional<Sriov> sriov;       /* set on a PF that can have VFs */
+
+	std::optional<bool> boot_vga; /* only VGA devices have the attribute */
+	bool has_reset = false;       /* the "reset" file exists */
+	std::vector<std::string> reset_methods;
+
+	/* "vfio0" from vfio-dev/ when bound to a VFIO driver (kernel 6.1+). */
+	std::optional<std::string> vfio_device;
+	/* True when config space reads all ones (D3cold or surprise removal). */
+	bool inaccessible = false;
+
+	std::vector<Consumer> consumers;
+	std::vector<Finding> findings;
+
+	/* Names from the udev hardware database, empty when it has none. */
+	std::string vendor_name;
+	std::string device_name;
+
+	/* Header types 1 (PCI bridge) and 2 (CardBus bridge); never the class code. */
+	bool is_bridge() const { return (header_type & 0x7f) != 0; }
+	bool is_vf() const { return physfn.has_value(); }
+
+	bool operator==(const Device &) const = default;
+};
+
+struct IommuGroup {
+	unsigned number = 0;
+	std::vector<PciAddress> members; /* sorted */
+	bool device_node = false;        /* /dev/vfio/N exists */
+	std::vector<Holder> holders;     /* processes with /dev/vfio/N open */
+
+	bool operator==(const IommuGroup &) const = default;
+};
+
+struct HostFacts {
+	bool iommu_enabled = false;           /* any group in /sys/kernel/iommu_groups */
+	std::vector<std::string> iommu_units; /* /sys/class/iommu entries */
+	std::vector<std::string> modules;     /* exact names from /proc/modules, sorted */
+	std::vector<std::string> drivers;     /* /sys/bus/pci/drivers entries, sorted */
+	std::string kernel_cmdline;           /* /proc/cmdline without the newline */
+	std::string cpu_vendor;               /* "GenuineIntel", "AuthenticAMD", or empty */
+	bool vfio_container = false;          /* /dev/vfio/vfio exists */
+	std::vector<Finding> findings;        /* host files that could not be read */
+
+	bool module_loaded(std::string_view name) const;
+	bool driver_present(std::string_view name) const;
+
+	bool operator==(const HostFacts &) const = default;
+};
+
+/* Why one group member keeps a group from a target driver. */
+struct Blocker {
+	PciAddress device;
+	std::string reason;  /* machine-readable: "host_driver", "vfio_group_open", "consumer_in_use", ... */
+	std::string message; /* names the device, its driver or holder, and the fix */
+
+	bool operator==(const Blocker &) const = default;
+};
+
+struct Viability {
+	bool viable = false;
+	std::vector<Blocker> blockers;
+};
+
+struct ScanOptions {
+	/* Look up vendor and device names in the udev hardware database. */
+	bool names = true;
+	/* Scan proc/PID/fd for holders of /dev/vfio/N nodes. */
+	bool holders = true;
+};
+
+/*
+ * An immutable snapshot of the PCI device graph. Copies share the same
+ * data and are cheap; a snapshot is safe to read from many threads.
+ */
+class DeviceGraph
+{
+public:
+	struct Data;
+
+	DeviceGraph();
+
+	/*
+	 * Reads every PCI function, its group, links and consumers, and the
+	 * host facts. Reads only. Malformed content on one device becomes a
+	 * Finding on it; the scan fails only when sys/bus/pci itself cannot
+	 * be read (not_found, permission_denied, escapes_root).
+	 */
+	static result<DeviceGraph> scan(Host &host, const ScanOptions &options = {});
+
+	/*
+	 * A new snapshot with the given devices (and their groups) read again
+	 * and everything else shared with this one: the cheap update after a
+	 * driver change. Reads only. A device that vanished is dropped.
+	 */
+	result<DeviceGraph> refresh(Host &host, std::span<const PciAddress> changed,
+				    const ScanOptions &options = {}) const;
+
+	/* Every function, sorted by address. */
+	const std::vector<Device> &devices() const;
+	const std::vector<IommuGroup> &groups() const;
+	const HostFacts &host() const;
+
+	/* Not found is a normal answer: nullptr. */
+	const Device *find(PciAddress address) const;
+	const IommuGroup *group(unsigned number) const;
+
+	/* The members of the device's group, or just the device without a group. */
+	std::vector<const Device *> group_members_of(PciAddress address) const;
+	std::vector<const Device *> bridges() const;
+	const Device *pf_of(PciAddress vf) const;
+	std::vector<const Device *> vfs_of(PciAddress pf) const;
+	/* Other functions of the same slot (same domain, bus and device). */
+	std::vector<const Device *> slot_siblings(PciAddress address) const;
+
+	/* Devices whose vendor:device matches, for "the expected device is now at". */
+	std::vector<const Device *> find_by_id(VendorId vendor, DeviceId device) const;
+
+	/*
+	 * Which members of a group keep it from being handed to target_driver
+	 * as a unit, and why. Bridges on pcieport, driverless members and
+	 * members already on the target do not block.
+	 */
+	Viability viability(unsigned group, std::string_view target_driver = "vfio-pci") const;
+
+private:
+	explicit DeviceGraph(std::shared_ptr<const Data> data);
+
+	std::shared_ptr<const Data> data_;
+};
+
+/*
+ * True for drivers that manage DMA ownership themselves and so never block
+ * a VFIO user of their group: vfio-pci and its variants, pci-stub, pcieport.
+ */
+bool is_dma_owner_aware_driver(std::string_view driver);
+
+/* True for vfio-pci and the vendor variant drivers built on it. */
+bool is_vfio_driver(std::string_view driver);
+
+} /* namespace pcipass */
