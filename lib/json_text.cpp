@@ -261,10 +261,11 @@ result<boost::json::value> parse_json_strict(std::string_view text, std::string_
 		return make_error(errc::invalid_argument,
 				  "invalid " + std::string(what) + " JSON at " +
 					  position_of(text, consumed) + ": " + ec.message());
-	if (consumed < text.size())
+	const size_t extra = text.find_first_not_of(" \t\r\n", consumed);
+	if (extra != std::string_view::npos)
 		return make_error(errc::invalid_argument,
 				  "invalid " + std::string(what) + " JSON at " +
-					  position_of(text, consumed) +
+					  position_of(text, extra) +
 					  ": text after the end of the document");
 
 	/* The text is known to be valid now, so this parse cannot fail. */
