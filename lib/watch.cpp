@@ -10,10 +10,13 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <poll.h>
 
 #include <boost/json.hpp>
 #include <libudev.h>
+
+#include "log.hpp"
 
 namespace pcipass {
 
@@ -156,8 +159,13 @@ result<Watcher> Watcher::open(const WatchOptions &options)
 
 	if (options.receive_buffer_size > 0) {
 		/* Best effort: without CAP_NET_ADMIN the system default stays. */
-		(void)udev_monitor_set_receive_buffer_size(impl->monitor.get(),
-							   options.receive_buffer_size);
+		const int size_ret = udev_monitor_set_receive_buffer_size(
+			impl->monitor.get(), options.receive_buffer_size);
+		if (size_ret < 0)
+			PCIPASS_LOG(watch, debug,
+				    "cannot set the event receive buffer to " +
+					    std::to_string(options.receive_buffer_size) +
+					    " bytes: " + std::strerror(-size_ret) + ", ignoring");
 	}
 
 	const int ret = udev_monitor_enable_receiving(impl->monitor.get());
@@ -167,6 +175,8 @@ result<Watcher> Watcher::open(const WatchOptions &options)
 	impl->fd = udev_monitor_get_fd(impl->monitor.get());
 	if (impl->fd < 0)
 		return libudev_error(-impl->fd, "udev_monitor_get_fd");
+
+	PCIPASS_LOG(watch, debug, std::string("listening to ") + source + " device events");
 
 	return Watcher(std::move(impl));
 }
@@ -221,6 +231,7 @@ result<std::optional<Event>> Watcher::receive()
 				event.address = address.value();
 		}
 
+		PCIPASS_LOG(watch, debug, "event " + describe(event));
 		return std::optional<Event>(std::move(event));
 	}
 }

@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +20,7 @@ namespace pcipassctl {
 namespace {
 
 struct WatchArguments {
-	pcipass::EventSource source = pcipass::EventSource::kernel;
+	std::string source = "kernel";
 	std::vector<std::string> subsystems = {"pci", "usb"};
 	double timeout = 0;
 	unsigned count = 0;
@@ -39,7 +38,8 @@ int watch(Context &context, const WatchArguments &arguments)
 						  "has no root directory; drop --root"));
 
 	pcipass::WatchOptions options;
-	options.source = arguments.source;
+	options.source = arguments.source == "udev" ? pcipass::EventSource::udev
+						    : pcipass::EventSource::kernel;
 	options.subsystems = arguments.subsystems;
 
 	auto watcher = pcipass::Watcher::open(options);
@@ -83,11 +83,7 @@ void register_watch_commands(CLI::App &app, Context &context, int &status)
 	command->add_option("--source", arguments->source,
 			    "kernel: uevents as sent (no daemon needed); udev: after "
 			    "systemd-udevd processed them")
-		->transform(CLI::CheckedTransformer(
-			std::map<std::string, pcipass::EventSource>{
-				{"kernel", pcipass::EventSource::kernel},
-				{"udev", pcipass::EventSource::udev}},
-			CLI::ignore_case))
+		->check(CLI::IsMember({"kernel", "udev"}))
 		->capture_default_str();
 	command->add_option("--subsystem", arguments->subsystems,
 			    "Subsystems to report (repeatable)")
