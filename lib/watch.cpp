@@ -78,10 +78,13 @@ uint64_t parse_seqnum(const char *text)
 /* libudev reports failures as a negative errno return value, or as NULL with errno set. */
 Error libudev_error(int sys_errno, std::string_view call)
 {
-	return make_sys_error(sys_errno,
-			      "libudev " + std::string(call) + " failed: the kernel uevent socket "
-			      "is not usable here (a container without NETLINK_KOBJECT_UEVENT, or "
-			      "a seccomp filter); watch from the host's network namespace");
+	std::string message = "libudev " + std::string(call) + " failed";
+	if (sys_errno == EPERM || sys_errno == EACCES || sys_errno == EPROTONOSUPPORT ||
+	    sys_errno == EAFNOSUPPORT)
+		message += ": the kernel's uevent netlink socket is not available here (a "
+			   "container or a seccomp filter that blocks NETLINK_KOBJECT_UEVENT); "
+			   "watch from the host instead";
+	return make_sys_error(sys_errno, std::move(message));
 }
 
 } /* namespace */

@@ -67,7 +67,7 @@ std::string describe(const Event &event);
  */
 std::string to_json(const Event &event);
 
-/* Where a Watcher listens. */
+/* The event stream a Watcher subscribes to. */
 enum class EventSource {
 	/*
 	 * Raw uevents as the kernel sends them: no daemon needed, and the
@@ -99,9 +99,9 @@ struct WatchOptions {
  * happened before open() are not reported: open the watcher, then make
  * the change, then wait.
  *
- * The kernel sends uevents only to listeners in the initial network
- * namespace, so a watcher in a container with its own network namespace
- * receives nothing.
+ * The kernel (lib/kobject_uevent.c) sends device uevents only to network
+ * namespaces owned by the initial user namespace, so a watcher in an
+ * unprivileged container with its own user namespace receives nothing.
  *
  * Reads only; never writes to the host. A Watcher is not thread-safe: use
  * it from one thread at a time (it may move between threads).
@@ -133,8 +133,9 @@ public:
 	 * The next waiting event without blocking, or nullopt when none is
 	 * waiting (a readable fd can still give nullopt when the message did
 	 * not pass the subsystem filter). Errors: io_error with ENOBUFS when
-	 * the kernel dropped events because the buffer was full (rescan, then
-	 * go on receiving); io_error with the errno of any other failure.
+	 * the kernel dropped events because the buffer was full. The watcher
+	 * stays usable, so rescan the devices and go on receiving. Any other
+	 * failure gives io_error with its errno.
 	 */
 	result<std::optional<Event>> receive();
 

@@ -184,12 +184,4 @@ std::vector<std::string> group_members(unsigned group)
 
 } /* namespace sysfs */
 
-std::string errno_name(int sys_errno)
-{
-	if (sys_errno == 0)
-		return "ok";
-	const char *name = strerrorname_np(sys_errno);
-	return name ? name : "E" + std::to_string(sys_errno);
-}
-
 } /* namespace guest */

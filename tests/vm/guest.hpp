@@ -74,7 +74,4 @@ std::vector<std::string> group_members(unsigned group);
 
 } /* namespace sysfs */
 
-/* The errno's symbolic name ("EBUSY"), or "ok" for 0. */
-std::string errno_name(int sys_errno);
-
 } /* namespace guest */

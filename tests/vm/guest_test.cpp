@@ -231,7 +231,7 @@ TEST_CASE("kernel: usb devices sit under the xhci function")
 
 TEST_CASE("kernel: vfio_pci is not loaded at start")
 {
-	/* pcipass's module loading through libkmod is tested from this state. */
+	/* /init loads every host driver but this one, so that loading it can be tested. */
 	CHECK(!sysfs::exists("/sys/module/vfio_pci"));
 	CHECK(!sysfs::exists("/sys/bus/pci/drivers/vfio-pci"));
 }

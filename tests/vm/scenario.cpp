@@ -29,6 +29,25 @@ std::optional<std::string> string_field(const json::object &object, std::string_
 	return std::string(value->as_string());
 }
 
+/* An optional array of strings; absent gives an empty list. */
+pcipass::result<std::vector<std::string>> string_array(const json::object &object,
+						       std::string_view key,
+						       const std::string &origin)
+{
+	std::vector<std::string> strings;
+	const json::value *value = object.if_contains(key);
+	if (!value)
+		return strings;
+	if (!value->is_array())
+		return invalid(origin, "\"" + std::string(key) + "\" is not an array");
+	for (const json::value &item : value->as_array()) {
+		if (!item.is_string())
+			return invalid(origin, "\"" + std::string(key) + "\" contains a non-string");
+		strings.emplace_back(item.as_string());
+	}
+	return strings;
+}
+
 std::string errno_name(int sys_errno)
 {
 	if (sys_errno == 0)
@@ -56,9 +75,6 @@ private:
 	int perform(const json::object &step, std::string &problem);
 	json::object device_state(const std::string &address);
 	json::object state();
-	static void compare(const json::value &expected, const json::value &actual,
-			    const std::string &where, std::vector<std::string> &problems);
-
 	const Scenario &scenario_;
 	Kernel &kernel_;
 	std::map<std::string, std::string> addresses_; /* role -> address */
@@ -186,8 +202,9 @@ json::object Runner::state()
 	return state;
 }
 
-void Runner::compare(const json::value &expected, const json::value &actual,
-		     const std::string &where, std::vector<std::string> &problems)
+/* Adds a problem for every member of expected that actual lacks or holds differently. */
+void compare(const json::value &expected, const json::value &actual, const std::string &where,
+	     std::vector<std::string> &problems)
 {
 	if (expected.is_object() && actual.is_object()) {
 		for (const auto &[key, value] : expected.as_object()) {
@@ -204,6 +221,32 @@ void Runner::compare(const json::value &expected, const json::value &actual,
 	if (expected != actual)
 		problems.push_back(where + ": expected " + json::serialize(expected) + ", found " +
 				   json::serialize(actual));
+}
+
+/* Adds one sentence for every leaf where the recorded and this run's values differ. */
+void diff(const json::value &recorded, const json::value &now, const std::string &where,
+	  std::vector<std::string> &differences)
+{
+	if (recorded.is_object() && now.is_object()) {
+		std::vector<std::string> keys;
+		for (const auto &[key, value] : recorded.as_object())
+			keys.emplace_back(key);
+		for (const auto &[key, value] : now.as_object()) {
+			if (!recorded.as_object().contains(key))
+				keys.emplace_back(key);
+		}
+		const json::value absent;
+		for (const std::string &key : keys) {
+			const json::value *left = recorded.as_object().if_contains(key);
+			const json::value *right = now.as_object().if_contains(key);
+			diff(left ? *left : absent, right ? *right : absent, where + "." + key,
+			     differences);
+		}
+		return;
+	}
+	if (recorded != now)
+		differences.push_back(where + " recorded " + json::serialize(recorded) +
+				      ", this run " + json::serialize(now));
 }
 
 std::vector<StepReport> Runner::run()
@@ -272,15 +315,7 @@ pcipass::result<Scenario> parse_scenario(std::string_view text, const std::strin
 	if (scenario.name.empty())
 		return invalid(origin, "\"name\" is missing");
 
-	if (const json::value *boots = object.if_contains("boots")) {
-		if (!boots->is_array())
-			return invalid(origin, "\"boots\" is not an array");
-		for (const json::value &boot : boots->as_array()) {
-			if (!boot.is_string())
-				return invalid(origin, "\"boots\" holds a non-string");
-			scenario.boots.emplace_back(boot.as_string());
-		}
-	}
+	BOOST_OUTCOME_TRY(scenario.boots, string_array(object, "boots", origin));
 
 	if (const json::value *devices = object.if_contains("devices")) {
 		if (!devices->is_object())
@@ -306,15 +341,7 @@ pcipass::result<Scenario> parse_scenario(std::string_view text, const std::strin
 		}
 	}
 
-	if (const json::value *drivers = object.if_contains("drivers")) {
-		if (!drivers->is_array())
-			return invalid(origin, "\"drivers\" is not an array");
-		for (const json::value &driver : drivers->as_array()) {
-			if (!driver.is_string())
-				return invalid(origin, "\"drivers\" holds a non-string");
-			scenario.drivers.emplace_back(driver.as_string());
-		}
-	}
+	BOOST_OUTCOME_TRY(scenario.drivers, string_array(object, "drivers", origin));
 
 	const json::value *steps = object.if_contains("steps");
 	if (!steps || !steps->is_array())
@@ -353,6 +380,65 @@ bool runs_in(const Scenario &scenario, std::string_view boot)
 std::vector<StepReport> run(const Scenario &scenario, Kernel &kernel)
 {
 	return Runner(scenario, kernel).run();
+}
+
+pcipass::result<std::vector<json::object>> parse_records(std::string_view text,
+							 const std::string &origin)
+{
+	std::vector<json::object> records;
+	unsigned number = 0;
+	size_t start = 0;
+	while (start < text.size()) {
+		size_t end = text.find('\n', start);
+		if (end == std::string_view::npos)
+			end = text.size();
+		const std::string_view line = text.substr(start, end - start);
+		start = end + 1;
+		++number;
+		if (line.empty())
+			continue;
+
+		boost::system::error_code error;
+		json::value value = json::parse(line, error);
+		if (error || !value.is_object())
+			return invalid(origin, "line " + std::to_string(number) +
+						       " is not a JSON object");
+		records.push_back(std::move(value.as_object()));
+	}
+	return records;
+}
+
+std::vector<std::string> compare_records(const std::vector<json::object> &recorded,
+					 const std::vector<StepReport> &reports)
+{
+	std::vector<std::string> differences;
+	if (recorded.size() != reports.size())
+		differences.push_back("recorded " + std::to_string(recorded.size()) +
+				      " steps, this run " + std::to_string(reports.size()));
+
+	const size_t common = std::min(recorded.size(), reports.size());
+	for (size_t index = 0; index < common; ++index) {
+		const json::object &before = recorded[index];
+		const json::object &now = reports[index].record;
+		const std::string where = "step " + std::to_string(index + 1) + " (" +
+					  string_field(now, "name").value_or("") + ")";
+
+		for (const char *key : {"do", "path", "value", "module", "errno"}) {
+			const json::value *old_value = before.if_contains(key);
+			const json::value *new_value = now.if_contains(key);
+			const json::value absent;
+			const json::value &left = old_value ? *old_value : absent;
+			const json::value &right = new_value ? *new_value : absent;
+			diff(left, right, where + ": " + key, differences);
+		}
+
+		const json::value *old_state = before.if_contains("state");
+		const json::value *new_state = now.if_contains("state");
+		const json::value absent;
+		diff(old_state ? *old_state : absent, new_state ? *new_state : absent,
+		     where + ": state", differences);
+	}
+	return differences;
 }
 
 } /* namespace scenario */

@@ -25,10 +25,10 @@
  *   }
  *
  * "do" is write (path, value), load_module or unload_module (module), open
- * (path: holds the file open), attach (path of /dev/vfio/N: opens the
+ * (path: keeps the file open), attach (path of /dev/vfio/N: opens the
  * group and sets a new container on it, which claims DMA ownership as a
  * VFIO user such as QEMU does), or close (path: closes what open or attach
- * holds).
+ * opened).
  * "{ROLE}" in a path or value becomes the role's address and
  * "{group:ROLE}" its IOMMU group number. "expect" is "ok" or an errno name.
  * "expect_state" is compared as a subset of the recorded state.
@@ -115,5 +115,23 @@ struct StepReport {
  * shows everything the kernel did. Writes to the kernel.
  */
 std::vector<StepReport> run(const Scenario &scenario, Kernel &kernel);
+
+/*
+ * Parses a record file: one JSON object per line, as tests/vm/run writes
+ * to tests/vm/observed/BOOT-NAME.jsonl. Errors: invalid_argument naming the
+ * origin and the line.
+ */
+pcipass::result<std::vector<boost::json::object>> parse_records(std::string_view text,
+								const std::string &origin);
+
+/*
+ * The differences between a recorded run and this one, one sentence each
+ * ("step 5 (bind while bound): errno recorded EBUSY, this run ok"); empty
+ * when they agree. Compared per step: the operation (do, path, value,
+ * module), the errno and the whole state. Step names and expectations are
+ * test data and not compared.
+ */
+std::vector<std::string> compare_records(const std::vector<boost::json::object> &recorded,
+					 const std::vector<StepReport> &reports);
 
 } /* namespace scenario */
