@@ -104,7 +104,8 @@ struct WatchOptions {
  * unprivileged container with its own user namespace receives nothing.
  *
  * Reads only; never writes to the host. A Watcher is not thread-safe: use
- * it from one thread at a time (it may move between threads).
+ * it from one thread at a time (it may move between threads). A moved-from
+ * Watcher may only be destroyed or assigned to.
  */
 class Watcher
 {
