@@ -77,7 +77,7 @@ void collect_usb(const std::string &directory, std::set<ConsumerKey> &found)
 	}
 }
 
-/* What makes a device busy, from the kernel's directories beneath it. */
+/* Lists the consumers of a device from the kernel's directories beneath it. */
 std::set<ConsumerKey> consumers_of(const std::string &address)
 {
 	std::set<ConsumerKey> found;
