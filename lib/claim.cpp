@@ -9,9 +9,6 @@
 #include <pcipass/claim.hpp>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
-#include <set>
 #include <utility>
 
 #include <boost/json/array.hpp>
@@ -617,88 +614,6 @@ result<PciDeviceClaim> parse_claim(std::string_view json_text)
 	BOOST_OUTCOME_TRY(auto value, detail::parse_json(json_text, "PCIDeviceClaim"));
 
 	return parse_claim(value);
-}
-
-KubevirtHostDevice kubevirt_host_device(const PciDeviceObject &pcidevice)
-{
-	return {pcidevice.name, pcidevice.status.resource_name};
-}
-
-std::vector<PermittedPciHostDevice> permitted_pci_host_devices(
-	std::span<const PciDeviceObject> pcidevices)
-{
-	std::vector<PermittedPciHostDevice> entries;
-	std::set<std::pair<std::string, std::string>> seen;
-
-	for (const PciDeviceObject &pcidevice : pcidevices) {
-		PermittedPciHostDevice entry;
-		entry.pci_vendor_selector =
-			pcidevice.status.vendor_id + ":" + pcidevice.status.device_id;
-		entry.resource_name = pcidevice.status.resource_name;
-
-		if (seen.emplace(entry.pci_vendor_selector, entry.resource_name).second)
-			entries.push_back(std::move(entry));
-	}
-
-	return entries;
-}
-
-boost::json::object to_json(const KubevirtHostDevice &entry)
-{
-	return boost::json::object{
-		{"name", entry.name},
-		{"deviceName", entry.device_name},
-	};
-}
-
-boost::json::object to_json(const PermittedPciHostDevice &entry)
-{
-	return boost::json::object{
-		{"pciVendorSelector", entry.pci_vendor_selector},
-		{"resourceName", entry.resource_name},
-		{"externalResourceProvider", entry.external_resource_provider},
-	};
-}
-
-namespace {
-
-std::string xml_attribute(std::string_view name, std::string_view value)
-{
-	std::string text = " " + std::string(name) + "='";
-	for (char c : value) {
-		switch (c) {
-		case '&': text += "&amp;"; break;
-		case '<': text += "&lt;"; break;
-		case '>': text += "&gt;"; break;
-		case '\'': text += "&apos;"; break;
-		case '"': text += "&quot;"; break;
-		default: text += c; break;
-		}
-	}
-	return text + "'";
-}
-
-std::string hex(uint32_t value, int digits)
-{
-	std::array<char, 16> text;
-	std::snprintf(text.data(), text.size(), "0x%0*x", digits, value);
-	return text.data();
-}
-
-} /* namespace */
-
-std::string libvirt_hostdev_xml(PciAddress address)
-{
-	std::string xml = "<hostdev" + xml_attribute("mode", "subsystem") +
-			  xml_attribute("type", "pci") + xml_attribute("managed", "no") + ">\n";
-	xml += "  <source>\n";
-	xml += "    <address" + xml_attribute("domain", hex(address.domain(), 4)) +
-	       xml_attribute("bus", hex(address.bus(), 2)) +
-	       xml_attribute("slot", hex(address.device(), 2)) +
-	       xml_attribute("function", hex(address.function(), 1)) + "/>\n";
-	xml += "  </source>\n";
-	xml += "</hostdev>\n";
-	return xml;
 }
 
 } /* namespace pcipass */

@@ -280,6 +280,48 @@ boost::json::object to_json(const PermittedPciHostDevice &entry);
  */
 std::string libvirt_hostdev_xml(PciAddress address);
 
+/* What build_objects() builds around one device. */
+struct ObjectsRequest {
+	PciAddress address;
+	std::string node;
+	/* The metadata.uid of each PCIDevice, by address; claims need one per device. */
+	std::map<PciAddress, std::string> uids;
+	ClaimOptions claim;
+	/* Cover every endpoint of the device's IOMMU group, not only the device. */
+	bool siblings = false;
+	/* Include the PCIDevice objects. */
+	bool pcidevices = false;
+	/* Include the KubeVirt hostDevices and permittedHostDevices entries. */
+	bool kubevirt = false;
+	/* Include a libvirt <hostdev> per device. */
+	bool libvirt = false;
+};
+
+/* The objects for one request; the optional parts are empty unless requested. */
+struct Objects {
+	std::vector<PciDeviceClaim> claims;
+	std::vector<PciDeviceObject> pcidevices;
+	std::vector<KubevirtHostDevice> host_devices;
+	std::vector<PermittedPciHostDevice> permitted_host_devices;
+	std::vector<std::string> libvirt_hostdevs;
+};
+
+/*
+ * Builds the claims for the device, or for every endpoint of its group with
+ * siblings, and the other objects the request includes.
+ *
+ * Errors: as group_endpoints(), make_pcidevice() and make_claim();
+ * missing_owner_reference when a device's uid is missing.
+ */
+result<Objects> build_objects(std::span<const Device> devices, const ObjectsRequest &request);
+
+/*
+ * Converts the objects to {"schema": "pcipass.objects/v1", "claims": [...]},
+ * with "pcidevices", "hostDevices", "pciHostDevices" and "libvirt" (XML
+ * strings) when the request included them.
+ */
+boost::json::object to_json(const Objects &objects, const ObjectsRequest &request);
+
 /* One reason a claim would not be processed on this node. */
 struct ClaimProblem {
 	errc code = errc::invalid_argument;

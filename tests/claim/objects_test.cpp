@@ -534,3 +534,93 @@ TEST_CASE("libvirt: hostdev XML")
 		      "<address domain='0x10000' bus='0xe1' slot='0x1f' function='0x7'/>") !=
 	      std::string::npos);
 }
+
+TEST_CASE("objects: only the claim by default")
+{
+	ObjectsRequest request;
+	request.address = address("0000:01:00.0");
+	request.node = "harvester";
+	request.uids[request.address] = "uid-vga";
+
+	auto objects = build_objects(desktop_gpu(), request);
+	REQUIRE(objects);
+	REQUIRE(objects.value().claims.size() == 1);
+	CHECK(objects.value().claims[0].name == "harvester-000001000");
+	CHECK(objects.value().pcidevices.empty());
+	CHECK(objects.value().host_devices.empty());
+	CHECK(objects.value().permitted_host_devices.empty());
+	CHECK(objects.value().libvirt_hostdevs.empty());
+
+	const boost::json::object document = to_json(objects.value(), request);
+	CHECK(document.size() == 2);
+	CHECK(document.at("schema") == "pcipass.objects/v1");
+	CHECK(document.at("claims").as_array().at(0) == to_json(objects.value().claims[0]));
+}
+
+TEST_CASE("objects: siblings with every part")
+{
+	ObjectsRequest request;
+	request.address = address("0000:01:00.0");
+	request.node = "harvester";
+	request.uids = {
+		{address("0000:01:00.0"), "uid-vga"},
+		{address("0000:01:00.1"), "uid-audio"},
+		{address("0000:01:00.2"), "uid-xhci"},
+		{address("0000:01:00.3"), "uid-ucsi"},
+	};
+	request.claim.user_name = "admin";
+	request.siblings = true;
+	request.pcidevices = true;
+	request.kubevirt = true;
+	request.libvirt = true;
+
+	auto objects = build_objects(desktop_gpu(), request);
+	REQUIRE(objects);
+	const Objects &built = objects.value();
+	REQUIRE(built.claims.size() == 4);
+	REQUIRE(built.pcidevices.size() == 4);
+	REQUIRE(built.host_devices.size() == 4);
+	REQUIRE(built.permitted_host_devices.size() == 4);
+	REQUIRE(built.libvirt_hostdevs.size() == 4);
+
+	CHECK(built.claims[3].name == "harvester-000001003");
+	CHECK(built.claims[3].user_name == "admin");
+	CHECK(built.pcidevices[2].uid == "uid-xhci");
+	CHECK(built.pcidevices[2].status.kernel_driver_in_use == "xhci_hcd");
+	CHECK(built.host_devices[1].name == "harvester-000001001");
+	CHECK(built.host_devices[1].device_name ==
+	      "nvidia.com/TU106_HIGH_DEFINITION_AUDIO_CONTROLLER");
+	CHECK(built.permitted_host_devices[2].pci_vendor_selector == "10de:1ada");
+	CHECK(built.libvirt_hostdevs[3] == libvirt_hostdev_xml(address("0000:01:00.3")));
+
+	const boost::json::object document = to_json(built, request);
+	CHECK(document.at("pcidevices").as_array().size() == 4);
+	CHECK(document.at("hostDevices").as_array().size() == 4);
+	CHECK(document.at("pciHostDevices").as_array().size() == 4);
+	CHECK(document.at("libvirt").as_array().at(0).as_string() ==
+	      libvirt_hostdev_xml(address("0000:01:00.0")));
+}
+
+TEST_CASE("objects: failures of the parts")
+{
+	ObjectsRequest request;
+	request.address = address("0000:01:00.0");
+	request.node = "harvester";
+
+	auto no_uid = build_objects(desktop_gpu(), request);
+	REQUIRE_FALSE(no_uid);
+	CHECK(no_uid.error().code == errc::missing_owner_reference);
+
+	request.address = address("0000:00:01.0");
+	request.uids[request.address] = "uid-bridge";
+	auto bridge = build_objects(desktop_gpu(), request);
+	REQUIRE_FALSE(bridge);
+	CHECK(bridge.error().code == errc::bridge_requested);
+
+	request.address = address("0000:02:00.0");
+	request.uids[request.address] = "uid-nic";
+	request.node = "Harvester";
+	auto bad_node = build_objects(desktop_gpu(), request);
+	REQUIRE_FALSE(bad_node);
+	CHECK(bad_node.error().code == errc::invalid_argument);
+}
