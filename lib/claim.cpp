@@ -14,6 +14,7 @@
 #include <boost/json/array.hpp>
 
 #include "json_fields.hpp"
+#include "json_text.hpp"
 
 namespace pcipass {
 
@@ -174,14 +175,6 @@ result<void> check_uid(std::string_view uid, std::string_view pcidevice)
 	return success();
 }
 
-const Device *find_device(std::span<const Device> devices, PciAddress address)
-{
-	for (const Device &device : devices)
-		if (device.address == address)
-			return &device;
-	return nullptr;
-}
-
 void set_if(boost::json::object &object, std::string_view key, const std::optional<bool> &value)
 {
 	if (value)
@@ -216,6 +209,26 @@ result<OwnerReference> parse_owner_reference(const boost::json::value &value,
 }
 
 } /* namespace */
+
+DeviceList::DeviceList(const DeviceGraph &graph)
+{
+	for (const Device &device : graph.devices())
+		devices_.push_back(&device);
+}
+
+DeviceList::DeviceList(std::span<const Device> devices)
+{
+	for (const Device &device : devices)
+		devices_.push_back(&device);
+}
+
+const Device *DeviceList::find(PciAddress address) const
+{
+	for (const Device *device : devices_)
+		if (device->address == address)
+			return device;
+	return nullptr;
+}
 
 result<void> check_object_name(std::string_view name, std::string_view what)
 {
@@ -483,10 +496,10 @@ result<PciDeviceClaim> make_claim(const Device &device, std::string_view node,
 	return make_claim(pcidevice, options);
 }
 
-result<std::vector<const Device *>> group_endpoints(std::span<const Device> devices,
+result<std::vector<const Device *>> group_endpoints(const DeviceList &devices,
 						    PciAddress address)
 {
-	const Device *device = find_device(devices, address);
+	const Device *device = devices.find(address);
 	if (!device)
 		return make_error(errc::not_found,
 				  "no PCI function at " + address.to_string() +
@@ -502,16 +515,16 @@ result<std::vector<const Device *>> group_endpoints(std::span<const Device> devi
 		return std::vector<const Device *>{device};
 
 	std::vector<const Device *> endpoints;
-	for (const Device &member : devices)
-		if (member.iommu_group == device->iommu_group && !member.is_bridge())
-			endpoints.push_back(&member);
+	for (const Device *member : devices.devices())
+		if (member->iommu_group == device->iommu_group && !member->is_bridge())
+			endpoints.push_back(member);
 	std::sort(endpoints.begin(), endpoints.end(),
 		  [](const Device *a, const Device *b) { return a->address < b->address; });
 
 	return endpoints;
 }
 
-result<std::vector<PciDeviceClaim>> make_group_claims(std::span<const Device> devices,
+result<std::vector<PciDeviceClaim>> make_group_claims(const DeviceList &devices,
 						      PciAddress address, std::string_view node,
 						      const std::map<PciAddress, std::string> &uids,
 						      const ClaimOptions &options)
@@ -611,7 +624,7 @@ result<PciDeviceClaim> parse_claim(const boost::json::value &value)
 
 result<PciDeviceClaim> parse_claim(std::string_view json_text)
 {
-	BOOST_OUTCOME_TRY(auto value, detail::parse_json(json_text, "PCIDeviceClaim"));
+	BOOST_OUTCOME_TRY(auto value, detail::parse_json_strict(json_text, "PCIDeviceClaim"));
 
 	return parse_claim(value);
 }

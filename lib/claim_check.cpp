@@ -24,7 +24,7 @@ namespace {
 class Checker
 {
 public:
-	Checker(std::span<const Device> devices, std::string_view node,
+	Checker(const DeviceList &devices, std::string_view node,
 		const ClaimCheckOptions &options)
 		: devices_(devices), node_(node), options_(options)
 	{
@@ -45,15 +45,7 @@ private:
 	void check_identity(const Device &device);
 	void check_group(const Device &device);
 
-	const Device *find(PciAddress address) const
-	{
-		for (const Device &device : devices_)
-			if (device.address == address)
-				return &device;
-		return nullptr;
-	}
-
-	std::span<const Device> devices_;
+	const DeviceList &devices_;
 	std::string node_;
 	const ClaimCheckOptions &options_;
 	ClaimCheck check_;
@@ -157,9 +149,9 @@ void Checker::check_identity(const Device &device)
 			      json_quote(options_.owner->name) + " recorded " + expected;
 
 	std::vector<std::string> moved;
-	for (const Device &other : devices_)
-		if (other.vendor == vendor.value() && other.device == product.value())
-			moved.push_back(other.address.to_string());
+	for (const Device *other : devices_.devices())
+		if (other->vendor == vendor.value() && other->device == product.value())
+			moved.push_back(other->address.to_string());
 	if (moved.empty())
 		message += "; no device on this node has " + expected +
 			   ": the PCIDevice is stale, let the controller rescan the node";
@@ -177,8 +169,10 @@ void Checker::check_group(const Device &device)
 	const std::string address = device.address.to_string();
 
 	if (!device.iommu_group) {
-		const bool any_group = std::any_of(devices_.begin(), devices_.end(),
-						   [](const Device &d) { return d.iommu_group.has_value(); });
+		const auto &all = devices_.devices();
+		const bool any_group = std::any_of(all.begin(), all.end(), [](const Device *other) {
+			return other->iommu_group.has_value();
+		});
 		if (!any_group)
 			add(errc::iommu_off, "iommu_off",
 			    "the IOMMU is off on node " + json_quote(node_) + ", so " + address +
@@ -220,7 +214,7 @@ void Checker::check_group(const Device &device)
 
 void Checker::check_device(const PciDeviceClaim &claim, PciAddress address)
 {
-	const Device *device = find(address);
+	const Device *device = devices_.find(address);
 	if (!device) {
 		add(errc::not_found, "device_not_found",
 		    "no PCI function at " + claim.address + " on node " + json_quote(node_) +
@@ -318,7 +312,7 @@ result<void> ClaimCheck::as_result() const
 	return make_error(first.code, first.message, first.device);
 }
 
-ClaimCheck validate_claim(const boost::json::value &claim, std::span<const Device> devices,
+ClaimCheck validate_claim(const boost::json::value &claim, const DeviceList &devices,
 			  std::string_view node, const ClaimCheckOptions &options)
 {
 	return Checker(devices, node, options).run(claim);

@@ -101,7 +101,7 @@ std::string libvirt_hostdev_xml(PciAddress address)
 	return xml;
 }
 
-result<Objects> build_objects(std::span<const Device> devices, const ObjectsRequest &request)
+result<Objects> build_objects(const DeviceList &devices, const ObjectsRequest &request)
 {
 	BOOST_OUTCOME_TRY(auto endpoints, group_endpoints(devices, request.address));
 

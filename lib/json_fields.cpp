@@ -7,7 +7,6 @@
 
 #include "json_fields.hpp"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -125,17 +124,6 @@ result<void> check_type_meta(const boost::json::object &object, std::string_view
 								  " is not " + std::string(kind));
 
 	return success();
-}
-
-result<boost::json::value> parse_json(std::string_view text, std::string_view what)
-{
-	boost::json::error_code ec;
-	boost::json::value value = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
-	if (ec)
-		return make_error(errc::invalid_argument, "malformed JSON in " + std::string(what) +
-								  ": " + ec.message());
-
-	return value;
 }
 
 } /* namespace pcipass::detail */

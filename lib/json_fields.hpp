@@ -47,7 +47,4 @@ result<const boost::json::object *> as_object(const boost::json::value &value,
 result<void> check_type_meta(const boost::json::object &object, std::string_view api_version,
 			     std::string_view kind);
 
-/* Parses JSON text. Errors: invalid_argument with the parser's message and offset. */
-result<boost::json::value> parse_json(std::string_view text, std::string_view what);
-
 } /* namespace pcipass::detail */

@@ -29,10 +29,31 @@ namespace pcipass {
  * and is reentrant. The objects follow Harvester's pcidevices controller
  * (devices.harvesterhci.io/v1beta1) and KubeVirt's kubevirt.io/v1 API.
  *
- * Functions that take std::span<const Device> expect the devices of one
- * graph snapshot (DeviceGraph::devices()). IOMMU group membership is read
- * from Device::iommu_group, so any list of devices from one host works.
+ * Functions that need the other devices of the host take a DeviceList,
+ * which a DeviceGraph or any list of devices from one host converts to.
  */
+
+/*
+ * A non-owning list of the devices of one host: a graph snapshot, or
+ * devices built or parsed elsewhere. IOMMU group membership is read from
+ * Device::iommu_group. The source must outlive the list.
+ */
+class DeviceList
+{
+public:
+	/* Implicit, so that callers pass a graph or a device list where a DeviceList is expected. */
+	DeviceList(const DeviceGraph &graph);
+	DeviceList(std::span<const Device> devices);
+	DeviceList(const std::vector<Device> &devices) : DeviceList(std::span<const Device>(devices)) {}
+
+	const std::vector<const Device *> &devices() const { return devices_; }
+
+	/* Returns nullptr when no device has the address. */
+	const Device *find(PciAddress address) const;
+
+private:
+	std::vector<const Device *> devices_;
+};
 
 /* The apiVersion of Harvester's PCIDevice and PCIDeviceClaim. */
 inline constexpr std::string_view harvester_devices_api_version = "devices.harvesterhci.io/v1beta1";
@@ -86,10 +107,11 @@ result<std::string> pcidevice_name(std::string_view node, PciAddress address);
  *   is removed, the rest lower-cased and ".com" appended. Without a vendor
  *   name the vendor is "unknown.com", because Harvester's PCI database
  *   reports unknown vendors as "unknown";
- * - product: the device name upper-cased, '/' and '.' turned into '_', runs
- *   of white space into one '_', any other character outside letters,
- *   digits and '_' dropped, trailing '_', '.' and '-' trimmed; the device ID
- *   (four lower-case hex digits) when nothing is left;
+ * - product: the device name upper-cased, with '/' and '.' turned into '_'
+ *   and runs of white space into one '_'. Any other character outside
+ *   letters, digits and '_' is dropped, and trailing '_', '.' and '-' are
+ *   trimmed. When nothing is left, the device ID (four lower-case hex
+ *   digits) is the product;
  * - when device_plugin_directory + "kubevirt-<vendor>-<product>.sock" would
  *   exceed 108 bytes, VIRTUAL_FUNCTION is shortened to VF, and when that is
  *   not enough the product becomes the device ID.
@@ -213,7 +235,7 @@ result<PciDeviceClaim> make_claim(const Device &device, std::string_view node,
  * Errors: not_found when no device has the address; bridge_requested when
  * it is a bridge.
  */
-result<std::vector<const Device *>> group_endpoints(std::span<const Device> devices,
+result<std::vector<const Device *>> group_endpoints(const DeviceList &devices,
 						    PciAddress address);
 
 /*
@@ -224,7 +246,7 @@ result<std::vector<const Device *>> group_endpoints(std::span<const Device> devi
  * Errors: as group_endpoints() and make_claim(); missing_owner_reference
  * lists every endpoint whose uid is missing.
  */
-result<std::vector<PciDeviceClaim>> make_group_claims(std::span<const Device> devices,
+result<std::vector<PciDeviceClaim>> make_group_claims(const DeviceList &devices,
 						      PciAddress address, std::string_view node,
 						      const std::map<PciAddress, std::string> &uids,
 						      const ClaimOptions &options = {});
@@ -280,7 +302,7 @@ boost::json::object to_json(const PermittedPciHostDevice &entry);
  */
 std::string libvirt_hostdev_xml(PciAddress address);
 
-/* What build_objects() builds around one device. */
+/* A request to build_objects(): the device, its node and uids, and the parts to include. */
 struct ObjectsRequest {
 	PciAddress address;
 	std::string node;
@@ -313,7 +335,7 @@ struct Objects {
  * Errors: as group_endpoints(), make_pcidevice() and make_claim();
  * missing_owner_reference when a device's uid is missing.
  */
-result<Objects> build_objects(std::span<const Device> devices, const ObjectsRequest &request);
+result<Objects> build_objects(const DeviceList &devices, const ObjectsRequest &request);
 
 /*
  * Converts the objects to {"schema": "pcipass.objects/v1", "claims": [...]},
@@ -371,14 +393,8 @@ struct ClaimCheckOptions {
  * wrong_node, not_found, identity_mismatch, bridge_requested,
  * device_inaccessible, iommu_off, no_iommu_group, device_in_use.
  */
-ClaimCheck validate_claim(const boost::json::value &claim, std::span<const Device> devices,
+ClaimCheck validate_claim(const boost::json::value &claim, const DeviceList &devices,
 			  std::string_view node, const ClaimCheckOptions &options = {});
-
-inline ClaimCheck validate_claim(const boost::json::value &claim, const DeviceGraph &graph,
-				 std::string_view node, const ClaimCheckOptions &options = {})
-{
-	return validate_claim(claim, graph.devices(), node, options);
-}
 
 /* Converts the check to {"schema": "pcipass.claim-check/v1", "valid", "problems": [{reason, code, message, device, fix}]}. */
 boost::json::object to_json(const ClaimCheck &check);

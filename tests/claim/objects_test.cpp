@@ -362,7 +362,8 @@ TEST_CASE("claim: parse reports the malformed field")
 	auto not_json = parse_claim(std::string_view("{\"metadata\": "));
 	REQUIRE_FALSE(not_json);
 	CHECK(not_json.error().code == errc::invalid_argument);
-	CHECK(not_json.error().message.rfind("malformed JSON in PCIDeviceClaim: ", 0) == 0);
+	CHECK(not_json.error().message ==
+	      "invalid PCIDeviceClaim JSON at line 1, column 14: incomplete JSON");
 
 	auto bad_owner = parse_claim(json(R"({"metadata": {"name": "x", "ownerReferences": [{"uid": 7}]},
 					      "spec": {}})"));
@@ -381,6 +382,12 @@ TEST_CASE("claim: parse reports the malformed field")
 	REQUIRE_FALSE(other_version);
 	CHECK(other_version.error().message ==
 	      "apiVersion \"devices.harvesterhci.io/v1\" is not devices.harvesterhci.io/v1beta1");
+
+	/* A second key would hide the first from one reader and not another. */
+	auto twice = parse_claim(std::string_view(
+		R"({"metadata": {"name": "a", "ownerReferences": [], "ownerReferences": []}, "spec": {}})"));
+	REQUIRE_FALSE(twice);
+	CHECK(twice.error().code == errc::invalid_argument);
 
 	CHECK_FALSE(parse_claim(json(R"({"metadata": {}})")));
 	CHECK_FALSE(parse_claim(json("null")));
