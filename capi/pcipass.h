@@ -231,18 +231,19 @@ void pcipass_graph_free(pcipass_graph *graph);
 /*
  * Returns the graph as a "pcipass.graph/v1" document:
  *
- *   {"schema", "host": {iommu_enabled, iommu_units, modules, drivers,
- *    kernel_cmdline, kernel_release, cpu_vendor, hypervisor, vfio_container,
- *    findings},
+ *   {"schema", "host": {iommu_enabled, iommu_units, modules, module_support,
+ *    drivers, driver_modules, kernel_cmdline, kernel_release, cpu_vendor,
+ *    hypervisor, vfio_container, findings},
+ *    "groups": [{number, members, device_node, holders}],
  *    "devices": [{address, vendor, device, subsystem_vendor,
  *    subsystem_device, class, revision, header_type, bridge, driver,
- *    driver_override, iommu_group, numa_node, sysfs_path, parents, physfn,
- *    sriov, boot_vga, reset_methods, vfio_device, inaccessible, vendor_name,
- *    device_name, consumers, findings}],
- *    "groups": [{number, members, device_node, holders}]}
+ *    driver_override, iommu_group, numa_node, sysfs_path, parent, parents,
+ *    physfn, vfs, sriov, boot_vga, has_reset, reset_methods, vfio_device,
+ *    inaccessible, consumers, findings, vendor_name, device_name}]}
  *
  * Addresses are "DDDD:BB:DD.F", IDs four lower-case hex digits, class six.
  * Absent optional values (driver, iommu_group, physfn, sriov, ...) are null.
+ * The C++ header pcipass/graph_json.hpp describes the fields.
  */
 int pcipass_graph_to_json(const pcipass_graph *graph, char **json, pcipass_error **err);
 
