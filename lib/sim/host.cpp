@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "kernel.hpp"
+#include "log.hpp"
 #include "topology_rules.hpp"
 
 namespace pcipass::sim {
@@ -69,11 +70,14 @@ class Host::Impl
 public:
 	explicit Impl(detail::Kernel kernel) : kernel(std::move(kernel)) {}
 
-	/* Decides the operation: with a refresh, the state may have changed since matching. */
-	using Decide = std::function<detail::Outcome(bool attach_nothing, bool refresh)>;
-
+	/*
+	 * Runs one operation through faults, the log and crash points. decide(
+	 * attach_nothing, refresh) applies the kernel rule; with refresh the state
+	 * may have changed since the faults were matched.
+	 */
+	template<class Decide>
 	result<void> run(std::unique_lock<std::mutex> &lock, const Operation &operation,
-			 const Decide &decide, std::function<void()> &crash_callback);
+			 Decide &&decide, std::function<void()> &crash_callback);
 
 	std::vector<std::shared_ptr<ArmedFault>> match(const Operation &operation);
 	void wait_released(std::unique_lock<std::mutex> &lock, ArmedFault &fault);
@@ -154,6 +158,7 @@ LogEntry Host::Impl::entry_for(const Operation &operation, int sys_errno, Rule r
 void Host::Impl::record(LogEntry entry)
 {
 	entry.sequence = ++sequence;
+	PCIPASS_LOG(sim, debug, to_string(entry));
 	if (kernel.options().record_log)
 		log.push_back(std::move(entry));
 }
@@ -236,8 +241,9 @@ void Host::Impl::side_effects(const Operation &operation, const detail::Outcome 
 	}
 }
 
+template<class Decide>
 result<void> Host::Impl::run(std::unique_lock<std::mutex> &lock, const Operation &operation,
-			     const Decide &decide, std::function<void()> &crash_callback)
+			     Decide &&decide, std::function<void()> &crash_callback)
 {
 	if (crashed && operation.stoppable) {
 		record(entry_for(operation, ESHUTDOWN, Rule::crash_stopped, operation.device, 0, false));

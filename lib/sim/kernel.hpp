@@ -338,8 +338,6 @@ private:
 	mutable bool consumers_dirty_ = true;
 };
 
-/* Drivers that manage DMA ownership themselves: VFIO drivers, pci-stub, pcieport. */
-bool is_dma_owner_aware_name(std::string_view name);
 
 /* The target of a relative symlink from directory from to path to, both relative to the root. */
 std::string relative_link(std::string_view from, std::string_view to);
