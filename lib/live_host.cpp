@@ -1,16 +1,687 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Copyright (C) 2026 The pcipass authors
+ *
+ * LiveHost: real I/O beneath a root directory, never outside it.
  */
 
 #include <pcipass/host.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <libkmod.h>
+
+#include "config.h"
+#include "unique_fd.hpp"
+
+#if HAVE_OPENAT2_H
+#include <linux/openat2.h>
+#endif
+
 namespace pcipass {
 
-/* NOTE: placeholder until the confined implementation lands. */
-result<std::unique_ptr<LiveHost>> LiveHost::open(const std::string &root)
+using detail::UniqueFd;
+
+namespace {
+
+/* Symlinks followed in one resolution before giving up, as the kernel's MAXSYMLINKS. */
+constexpr int max_symlinks = 40;
+
+/* Sizes of a linux_dirent64 record: the fixed part and the largest with NAME_MAX. */
+constexpr size_t dirent_header_size = offsetof(struct dirent64, d_name);
+constexpr size_t max_dirent_size = (dirent_header_size + NAME_MAX + 1 + 7) & ~size_t(7);
+
+std::string hint_for(int sys_errno)
 {
-	return make_error(errc::unsupported, "LiveHost is not implemented yet", {}, root);
+	switch (sys_errno) {
+	case EACCES:
+	case EPERM:
+		return "; run as root (writing sysfs needs CAP_SYS_ADMIN)";
+	case EXDEV:
+	case ELOOP:
+		return "; the path leads outside the host root through a symlink, so the tree "
+		       "is not trusted: check it for absolute or escaping links";
+	default:
+		return "";
+	}
+}
+
+Error io_error(int sys_errno, std::string_view what, std::string_view path)
+{
+	Error error = make_sys_error(sys_errno,
+				     std::string(what) + " '" + std::string(path) + "' failed: " +
+					     std::strerror(sys_errno) + hint_for(sys_errno),
+				     {}, std::string(path));
+	if (sys_errno == EXDEV || sys_errno == ELOOP)
+		error.code = errc::escapes_root;
+	return error;
+}
+
+Error escape_error(std::string_view path, std::string_view detail)
+{
+	return make_error(errc::escapes_root,
+			  "'" + std::string(path) + "' " + std::string(detail) +
+				  ", which leads outside the host root; pcipass does not follow it",
+			  {}, std::string(path));
+}
+
+std::vector<std::string_view> split_components(std::string_view path)
+{
+	/* "a//b/" gives "a", "", "b", "": empty components stay visible to the checks. */
+	std::vector<std::string_view> components;
+	size_t start = 0;
+	for (;;) {
+		const size_t slash = path.find('/', start);
+		components.push_back(path.substr(start, slash - start));
+		if (slash == std::string_view::npos)
+			break;
+		start = slash + 1;
+	}
+	return components;
+}
+
+std::string join(const std::vector<std::string> &components)
+{
+	std::string path;
+	for (const std::string &component : components) {
+		if (!path.empty())
+			path += '/';
+		path += component;
+	}
+	return path;
+}
+
+/* Names given to Directory are single components. */
+result<void> check_name(std::string_view name)
+{
+	if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+	    name.find('\0') != std::string_view::npos)
+		return make_error(errc::invalid_argument,
+				  "invalid file name '" + std::string(name) +
+					  "': expected one path component without '/'");
+	return success();
+}
+
+result<std::string> read_fd(int fd, size_t max_size, std::string_view path)
+{
+	/*
+	 * Sysfs returns a whole attribute in one read, and a regular file
+	 * returns less than requested only at its end, so a short read ends
+	 * the loop without a second system call.
+	 */
+	std::string content;
+	size_t chunk = std::min<size_t>(max_size, 4096);
+	while (content.size() < max_size) {
+		const size_t offset = content.size();
+		content.resize(offset + chunk);
+		const ssize_t n = ::read(fd, content.data() + offset, chunk);
+		if (n < 0) {
+			const int sys_errno = errno;
+			if (sys_errno == EINTR) {
+				content.resize(offset);
+				continue;
+			}
+			return io_error(sys_errno, "reading", path);
+		}
+		content.resize(offset + static_cast<size_t>(n));
+		if (static_cast<size_t>(n) < chunk)
+			break;
+		chunk = std::min(max_size - content.size(), chunk * 2);
+	}
+	return content;
+}
+
+result<std::string> read_link_at(int dirfd, const char *name, std::string_view path)
+{
+	std::array<char, 4096> buffer;
+	const ssize_t n = ::readlinkat(dirfd, name, buffer.data(), buffer.size());
+	if (n < 0)
+		return io_error(errno, "reading the link", path);
+	if (static_cast<size_t>(n) == buffer.size())
+		return make_error(errc::malformed_attribute,
+				  "the link '" + std::string(path) + "' is longer than 4096 bytes", {},
+				  std::string(path));
+	return std::string(buffer.data(), static_cast<size_t>(n));
+}
+
+EntryType entry_type(unsigned char d_type)
+{
+	switch (d_type) {
+	case DT_REG: return EntryType::file;
+	case DT_DIR: return EntryType::directory;
+	case DT_LNK: return EntryType::symlink;
+	default: return EntryType::other;
+	}
+}
+
+result<std::vector<DirEntry>> list_fd(int fd, bool greedy_readdir, std::string_view path)
+{
+	std::vector<DirEntry> entries;
+	alignas(struct dirent64) std::array<char, 32768> buffer;
+
+	for (;;) {
+		const long n = ::syscall(SYS_getdents64, fd, buffer.data(), buffer.size());
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return io_error(errno, "listing", path);
+		}
+		if (n == 0)
+			break;
+
+		for (long offset = 0; offset < n;) {
+			const auto *entry = reinterpret_cast<const struct dirent64 *>(buffer.data() + offset);
+			offset += entry->d_reclen;
+			const std::string_view name = entry->d_name;
+			if (name == "." || name == "..")
+				continue;
+			entries.push_back({std::string(name), entry_type(entry->d_type)});
+		}
+
+		/*
+		 * Sysfs, tmpfs and ext4 fill the buffer until the next record
+		 * does not fit, so room left for the largest record means the
+		 * directory has ended and the second getdents64 call that would
+		 * return 0 can be skipped.
+		 */
+		if (greedy_readdir && buffer.size() - static_cast<size_t>(n) >= max_dirent_size)
+			break;
+	}
+
+	return entries;
+}
+
+class LiveDirectory final : public Directory
+{
+public:
+	LiveDirectory(UniqueFd fd, std::string path, int root_fd, bool use_openat2,
+		      bool greedy_readdir)
+		: fd_(std::move(fd)), path_(std::move(path)), root_fd_(root_fd),
+		  use_openat2_(use_openat2), greedy_readdir_(greedy_readdir)
+	{
+	}
+
+	const std::string &path() const override { return path_; }
+
+	result<std::vector<DirEntry>> list() override
+	{
+		/* getdents64 continues from the descriptor's position: start over. */
+		if (listed_ && ::lseek(fd_.get(), 0, SEEK_SET) < 0)
+			return io_error(errno, "rewinding", path_);
+		listed_ = true;
+		return list_fd(fd_.get(), greedy_readdir_, path_);
+	}
+
+	result<std::string> read(std::string_view name, size_t max_size) override
+	{
+		BOOST_OUTCOME_TRY(check_name(name));
+		const std::string file(name);
+
+		/* Attributes are regular files, never links: O_NOFOLLOW keeps reads beneath. */
+		UniqueFd fd(::openat(fd_.get(), file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+		if (!fd.valid())
+			return io_error(errno, "opening", path_ + "/" + file);
+
+		return read_fd(fd.get(), max_size, path_ + "/" + file);
+	}
+
+	result<std::string> read_link(std::string_view name) override
+	{
+		BOOST_OUTCOME_TRY(check_name(name));
+		const std::string file(name);
+		return read_link_at(fd_.get(), file.c_str(), path_ + "/" + file);
+	}
+
+	result<std::unique_ptr<Directory>> open(std::string_view name) override;
+
+private:
+	UniqueFd fd_;
+	std::string path_;
+	int root_fd_;
+	bool use_openat2_;
+	bool greedy_readdir_;
+	bool listed_ = false;
+};
+
+} /* namespace */
+
+result<void> check_relative_path(std::string_view path) noexcept
+{
+	auto invalid = [&](std::string_view why) -> Error {
+		return make_error(errc::invalid_argument,
+				  "invalid host path '" + std::string(path) + "': " + std::string(why),
+				  {}, std::string(path));
+	};
+
+	if (path.empty())
+		return invalid("it is empty");
+	if (path.front() == '/')
+		return invalid("it must be relative to the host root, without a leading '/'");
+	if (path.find('\0') != std::string_view::npos)
+		return invalid("it contains a NUL byte");
+
+	for (std::string_view component : split_components(path)) {
+		if (component.empty())
+			return invalid("it has an empty component");
+		if (component == "." || component == "..")
+			return invalid("'.' and '..' components are not allowed");
+	}
+
+	return success();
+}
+
+namespace {
+
+/*
+ * Resolution beneath the root. With openat2 the kernel enforces it; without,
+ * a walk one component at a time reads each link, refuses absolute targets
+ * and ".." above the root, then opens every component with O_NOFOLLOW so a
+ * link swapped in after the check fails instead of being followed.
+ */
+class Resolver
+{
+public:
+	Resolver(int root_fd, bool use_openat2) : root_fd_(root_fd), use_openat2_(use_openat2) {}
+
+	/* The symlink-free path relative to the root. follow_last: resolve a final link too. */
+	result<std::string> resolve(std::string_view path, bool follow_last) const
+	{
+		std::deque<std::string> pending;
+		for (std::string_view component : split_components(path))
+			pending.emplace_back(component);
+
+		std::vector<std::string> resolved;
+		int links = 0;
+		while (!pending.empty()) {
+			std::string component = std::move(pending.front());
+			pending.pop_front();
+
+			if (component.empty() || component == ".")
+				continue;
+			if (component == "..") {
+				if (resolved.empty())
+					return escape_error(path, "climbs above the root with '..'");
+				resolved.pop_back();
+				continue;
+			}
+
+			resolved.push_back(component);
+			if (pending.empty() && !follow_last)
+				break;
+
+			const std::string candidate = join(resolved);
+			std::array<char, 4096> target;
+			const ssize_t n = ::readlinkat(root_fd_, candidate.c_str(), target.data(),
+						       target.size());
+			if (n < 0) {
+				if (errno == EINVAL)
+					continue; /* not a link */
+				if (errno == ENOENT && pending.empty())
+					break; /* the caller's open reports the missing file */
+				return io_error(errno, "resolving", path);
+			}
+			if (static_cast<size_t>(n) == target.size())
+				return io_error(ENAMETOOLONG, "resolving", path);
+			if (++links > max_symlinks)
+				return io_error(ELOOP, "resolving", path);
+
+			const std::string_view link(target.data(), static_cast<size_t>(n));
+			if (link.empty() || link.front() == '/')
+				return escape_error(path, "goes through the absolute link '" +
+								  std::string(link) + "'");
+
+			resolved.pop_back();
+			const auto link_components = split_components(link);
+			for (auto it = link_components.rbegin(); it != link_components.rend(); ++it)
+				pending.emplace_front(*it);
+		}
+
+		if (resolved.empty())
+			return std::string(".");
+		return join(resolved);
+	}
+
+	/* Opens path beneath the root with flags (O_CLOEXEC is added). */
+	result<UniqueFd> open(std::string_view path, int flags) const
+	{
+		const std::string file(path);
+
+#if HAVE_OPENAT2_H
+		if (use_openat2_) {
+			struct open_how how = {};
+			how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+			how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+			const long fd = ::syscall(SYS_openat2, root_fd_, file.c_str(), &how, sizeof(how));
+			if (fd >= 0)
+				return UniqueFd(static_cast<int>(fd));
+			if (errno != ENOSYS)
+				return io_error(errno, "opening", path);
+			/* Kernels before 5.6 lack openat2: fall through to the walk. */
+		}
+#endif
+
+		BOOST_OUTCOME_TRY(auto resolved, resolve(path, true));
+		return open_components(resolved, flags, path);
+	}
+
+	/* The directory holding the last component, and that component's name. */
+	result<std::pair<UniqueFd, std::string>> open_parent(std::string_view path) const
+	{
+		const size_t slash = path.rfind('/');
+		if (slash == std::string_view::npos) {
+			UniqueFd fd(::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0));
+			if (!fd.valid())
+				return io_error(errno, "opening the root for", path);
+			return std::pair(std::move(fd), std::string(path));
+		}
+
+		BOOST_OUTCOME_TRY(auto parent, open(path.substr(0, slash), O_PATH | O_DIRECTORY));
+		return std::pair(std::move(parent), std::string(path.substr(slash + 1)));
+	}
+
+private:
+	result<UniqueFd> open_components(const std::string &resolved, int flags,
+					 std::string_view path) const
+	{
+		UniqueFd current(::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0));
+		if (!current.valid())
+			return io_error(errno, "opening the root for", path);
+		if (resolved == ".")
+			return current;
+
+		const auto components = split_components(resolved);
+		for (size_t i = 0; i < components.size(); ++i) {
+			const bool last = i + 1 == components.size();
+			const std::string name(components[i]);
+			const int component_flags =
+				last ? flags | O_NOFOLLOW : O_PATH | O_DIRECTORY | O_NOFOLLOW;
+			UniqueFd next(::openat(current.get(), name.c_str(), component_flags | O_CLOEXEC));
+			if (!next.valid())
+				return io_error(errno, "opening", path);
+			current = std::move(next);
+		}
+		return current;
+	}
+
+	int root_fd_;
+	bool use_openat2_;
+};
+
+result<std::unique_ptr<Directory>> open_directory(int root_fd, bool use_openat2,
+						  bool greedy_readdir, std::string_view path)
+{
+	BOOST_OUTCOME_TRY(check_relative_path(path));
+
+	Resolver resolver(root_fd, use_openat2);
+	BOOST_OUTCOME_TRY(auto fd, resolver.open(path, O_RDONLY | O_DIRECTORY));
+	return std::unique_ptr<Directory>(
+		new LiveDirectory(std::move(fd), std::string(path), root_fd, use_openat2,
+				  greedy_readdir));
+}
+
+} /* namespace */
+
+result<std::unique_ptr<Directory>> LiveDirectory::open(std::string_view name)
+{
+	BOOST_OUTCOME_TRY(check_name(name));
+	const std::string file(name);
+
+	/* A real subdirectory opens relative to this one; a link goes through the root. */
+	UniqueFd fd(::openat(fd_.get(), file.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+	if (fd.valid())
+		return std::unique_ptr<Directory>(
+			new LiveDirectory(std::move(fd), path_ + "/" + file, root_fd_, use_openat2_,
+					  greedy_readdir_));
+	if (errno != ELOOP && errno != ENOTDIR)
+		return io_error(errno, "opening", path_ + "/" + file);
+
+	return open_directory(root_fd_, use_openat2_, greedy_readdir_, path_ + "/" + file);
+}
+
+LiveHost::LiveHost(std::string root, int root_fd, const LiveHostOptions &options)
+	: root_(std::move(root)), root_fd_(root_fd), options_(options)
+{
+	/*
+	 * Only filesystems known to fill getdents64 buffers greedily may skip
+	 * the final empty call; anything else (NFS, FUSE) lists to the end.
+	 */
+	struct statfs fs;
+	if (::fstatfs(root_fd_, &fs) == 0)
+		greedy_readdir_ = fs.f_type == TMPFS_MAGIC || fs.f_type == EXT4_SUPER_MAGIC;
+
+	UniqueFd sys(::openat(root_fd_, "sys", O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+	if (sys.valid() && ::fstatfs(sys.get(), &fs) == 0)
+		greedy_readdir_ = fs.f_type == SYSFS_MAGIC || fs.f_type == TMPFS_MAGIC ||
+				  fs.f_type == EXT4_SUPER_MAGIC;
+}
+
+LiveHost::~LiveHost()
+{
+	UniqueFd owned(root_fd_);
+}
+
+result<std::unique_ptr<LiveHost>> LiveHost::open(const std::string &root,
+						 const LiveHostOptions &options)
+{
+	if (root.empty())
+		return make_error(errc::invalid_argument,
+				  "the host root is empty: give a directory such as '/'");
+
+	const int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		Error error = make_sys_error(errno,
+					     "cannot open the host root '" + root + "': " +
+						     std::strerror(errno) +
+						     "; give an existing directory with --root",
+					     {}, root);
+		return error;
+	}
+
+	return std::unique_ptr<LiveHost>(new LiveHost(root, fd, options));
+}
+
+std::string LiveHost::describe() const
+{
+	return "live host at '" + root_ + "'";
+}
+
+result<std::string> LiveHost::read(std::string_view path, size_t max_size)
+{
+	BOOST_OUTCOME_TRY(check_relative_path(path));
+
+	Resolver resolver(root_fd_, options_.use_openat2);
+	BOOST_OUTCOME_TRY(auto fd, resolver.open(path, O_RDONLY));
+	return read_fd(fd.get(), max_size, path);
+}
+
+result<std::string> LiveHost::read_link(std::string_view path)
+{
+	BOOST_OUTCOME_TRY(check_relative_path(path));
+
+	Resolver resolver(root_fd_, options_.use_openat2);
+	BOOST_OUTCOME_TRY(auto parent, resolver.open_parent(path));
+	return read_link_at(parent.first.get(), parent.second.c_str(), path);
+}
+
+result<std::vector<DirEntry>> LiveHost::list(std::string_view path)
+{
+	BOOST_OUTCOME_TRY(auto directory, open_dir(path));
+	return directory->list();
+}
+
+result<std::unique_ptr<Directory>> LiveHost::open_dir(std::string_view path)
+{
+	return open_directory(root_fd_, options_.use_openat2, greedy_readdir_, path);
+}
+
+result<std::string> LiveHost::resolve(std::string_view path)
+{
+	BOOST_OUTCOME_TRY(check_relative_path(path));
+
+	Resolver resolver(root_fd_, options_.use_openat2);
+	BOOST_OUTCOME_TRY(auto resolved, resolver.resolve(path, true));
+
+	/* The walk tolerates a missing last component; resolve() promises an existing path. */
+	struct stat st;
+	if (::fstatat(root_fd_, resolved.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return io_error(errno, "resolving", path);
+	return resolved;
+}
+
+bool LiveHost::exists(std::string_view path)
+{
+	if (!check_relative_path(path))
+		return false;
+
+	Resolver resolver(root_fd_, options_.use_openat2);
+	auto parent = resolver.open_parent(path);
+	if (!parent)
+		return false;
+
+	struct stat st;
+	return ::fstatat(parent.value().first.get(), parent.value().second.c_str(), &st,
+			 AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+result<void> LiveHost::write(std::string_view path, std::string_view value)
+{
+	BOOST_OUTCOME_TRY(check_relative_path(path));
+
+	/* Never O_CREAT: every file pcipass writes is one the kernel made. */
+	Resolver resolver(root_fd_, options_.use_openat2);
+	BOOST_OUTCOME_TRY(auto fd, resolver.open(path, O_WRONLY | O_TRUNC));
+
+	for (;;) {
+		const ssize_t n = ::write(fd.get(), value.data(), value.size());
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return io_error(errno, "writing '" + std::string(value.substr(0, 64)) + "' to",
+					path);
+		if (static_cast<size_t>(n) != value.size())
+			return make_error(errc::io_error,
+					  "short write to '" + std::string(path) + "': " +
+						  std::to_string(n) + " of " +
+						  std::to_string(value.size()) + " bytes",
+					  {}, std::string(path));
+		return success();
+	}
+}
+
+result<void> LiveHost::load_module(std::string_view name)
+{
+	/* libkmod reads /lib/modules of the running kernel; a tree under another root has none. */
+	if (root_ != "/")
+		return make_error(errc::unsupported,
+				  "cannot load module '" + std::string(name) + "' under the root '" +
+					  root_ + "': modules load only on the running host ('/')");
+
+	struct kmod_ctx *raw_ctx = kmod_new(nullptr, nullptr);
+	if (raw_ctx == nullptr)
+		return make_sys_error(ENOMEM, "cannot create a libkmod context to load '" +
+						      std::string(name) + "'");
+	std::unique_ptr<struct kmod_ctx, decltype(&kmod_unref)> ctx(raw_ctx, kmod_unref);
+
+	struct kmod_list *raw_list = nullptr;
+	const std::string module(name);
+	int ret = kmod_module_new_from_lookup(ctx.get(), module.c_str(), &raw_list);
+	std::unique_ptr<struct kmod_list, decltype(&kmod_module_unref_list)> list(
+		raw_list, kmod_module_unref_list);
+	if (ret < 0)
+		return make_sys_error(-ret, "looking up module '" + module + "' failed: " +
+						    std::strerror(-ret));
+	if (list == nullptr)
+		return make_error(errc::not_found,
+				  "no kernel module named '" + module +
+					  "' for the running kernel; install the kernel's modules package");
+
+	struct kmod_list *entry;
+	kmod_list_foreach(entry, list.get())
+	{
+		std::unique_ptr<struct kmod_module, decltype(&kmod_module_unref)> mod(
+			kmod_module_get_module(entry), kmod_module_unref);
+		ret = kmod_module_probe_insert_module(mod.get(), KMOD_PROBE_APPLY_BLACKLIST, nullptr,
+						      nullptr, nullptr, nullptr);
+		if (ret < 0)
+			return make_sys_error(-ret, "loading module '" + module + "' failed: " +
+							    std::strerror(-ret) + hint_for(-ret));
+		if (ret > 0)
+			return make_error(errc::permission_denied,
+					  "module '" + module +
+						  "' is blacklisted; remove it from the modprobe "
+						  "blacklist to load it");
+	}
+
+	return success();
+}
+
+result<std::vector<Holder>> LiveHost::holders(std::string_view path)
+{
+	BOOST_OUTCOME_TRY(check_relative_path(path));
+
+	/* The kernel shows open files as absolute links in proc/PID/fd. */
+	const std::string target = "/" + std::string(path);
+	std::vector<Holder> holders;
+
+	BOOST_OUTCOME_TRY(auto processes, list("proc"));
+	for (const DirEntry &process : processes) {
+		pid_t pid = 0;
+		const char *end = process.name.data() + process.name.size();
+		if (std::from_chars(process.name.data(), end, pid).ptr != end || pid <= 0)
+			continue;
+
+		/*
+		 * Processes come and go, and without root other users' fd
+		 * directories are unreadable: skip those, as lsof does.
+		 */
+		auto fds = open_dir("proc/" + process.name + "/fd");
+		if (!fds)
+			continue;
+		auto entries = fds.value()->list();
+		if (!entries)
+			continue;
+
+		for (const DirEntry &fd : entries.value()) {
+			auto link = fds.value()->read_link(fd.name);
+			if (!link || link.value() != target)
+				continue;
+
+			auto comm = read("proc/" + process.name + "/comm", 256);
+			std::string command = comm ? comm.value() : std::string();
+			if (!command.empty() && command.back() == '\n')
+				command.pop_back();
+			holders.push_back({pid, std::move(command)});
+			break;
+		}
+	}
+
+	return holders;
+}
+
+bool LiveHost::can_write(std::string_view path)
+{
+	if (!check_relative_path(path))
+		return false;
+
+	Resolver resolver(root_fd_, options_.use_openat2);
+	auto parent = resolver.open_parent(path);
+	if (!parent)
+		return false;
+
+	return ::faccessat(parent.value().first.get(), parent.value().second.c_str(), W_OK,
+			   AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 } /* namespace pcipass */

@@ -144,6 +144,11 @@ public:
  */
 result<void> check_relative_path(std::string_view path) noexcept;
 
+struct LiveHostOptions {
+	/* Use openat2(RESOLVE_BENEATH) where the kernel has it; false forces the portable walk. */
+	bool use_openat2 = true;
+};
+
 /*
  * The real machine, or a kernel-shaped tree beneath root. All I/O goes
  * through openat-family calls beneath a directory descriptor of the root;
@@ -155,7 +160,8 @@ class LiveHost final : public Host
 {
 public:
 	/* Errors: not_found or permission_denied when root cannot be opened. */
-	static result<std::unique_ptr<LiveHost>> open(const std::string &root = "/");
+	static result<std::unique_ptr<LiveHost>> open(const std::string &root = "/",
+						      const LiveHostOptions &options = {});
 
 	~LiveHost() override;
 
@@ -175,10 +181,12 @@ public:
 	const std::string &root() const { return root_; }
 
 private:
-	LiveHost(std::string root, int root_fd);
+	LiveHost(std::string root, int root_fd, const LiveHostOptions &options);
 
 	std::string root_;
 	int root_fd_ = -1;
+	LiveHostOptions options_;
+	bool greedy_readdir_ = false;
 };
 
 } /* namespace pcipass */
