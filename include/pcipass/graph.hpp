@@ -8,12 +8,16 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/iterator/indirect_iterator.hpp>
+#include <boost/range/iterator_range.hpp>
 
 #include <pcipass/address.hpp>
 #include <pcipass/error.hpp>
@@ -59,6 +63,10 @@ struct Sriov {
 	unsigned num_vfs = 0;
 	bool drivers_autoprobe = true;
 	std::vector<PciAddress> vfs; /* from the virtfnN links, in N order */
+	/* From sriov_vf_device, sriov_offset and sriov_stride; zero when the kernel lacks them. */
+	DeviceId vf_device;
+	unsigned first_vf_offset = 0;
+	unsigned vf_stride = 0;
 
 	bool operator==(const Sriov &) const = default;
 };
@@ -126,6 +134,11 @@ struct HostFacts {
 	std::vector<std::string> drivers;     /* /sys/bus/pci/drivers entries, sorted */
 	std::string kernel_cmdline;           /* /proc/cmdline without the newline */
 	std::string cpu_vendor;               /* "GenuineIntel", "AuthenticAMD", or empty */
+	bool hypervisor = false;              /* the CPU flags say the kernel runs in a virtual machine */
+	std::string kernel_release;           /* /proc/sys/kernel/osrelease */
+	bool module_support = true;           /* false when /proc/modules is absent (no loadable modules) */
+	/* Driver name to module name from drivers/NAME/module; built-in drivers are absent. */
+	std::map<std::string, std::string> driver_modules;
 	bool vfio_container = false;          /* /dev/vfio/vfio exists */
 	std::vector<Finding> findings;        /* host files that could not be read */
 
@@ -135,10 +148,16 @@ struct HostFacts {
 	bool operator==(const HostFacts &) const = default;
 };
 
-/* Why one group member keeps a group from a target driver. */
+/*
+ * Why one group member keeps a group from a target driver. The reasons are
+ * host_driver, vfio_group_open, consumer_in_use (a mounted block device or
+ * an interface with the default route), boot_framebuffer, and, from
+ * readiness() only, iommu_off, no_iommu_group, bridge, inaccessible,
+ * pf_has_vfs and not_found.
+ */
 struct Blocker {
 	PciAddress device;
-	std::string reason;  /* machine-readable: "host_driver", "vfio_group_open", "consumer_in_use", ... */
+	std::string reason;  /* machine-readable, one of the names above */
 	std::string message; /* names the device, its driver or holder, and the fix */
 
 	bool operator==(const Blocker &) const = default;
@@ -149,11 +168,32 @@ struct Viability {
 	std::vector<Blocker> blockers;
 };
 
+/* Whether one device can be passed through, as pcipassctl list and show report it. */
+struct Readiness {
+	enum class State {
+		ready,     /* on the target driver, and its group is viable */
+		in_use,    /* on the target driver, and a VFIO user holds its group open */
+		claimable, /* a transaction can move its group to the target driver */
+		blocked,   /* something a transaction cannot change stands in the way */
+	};
+
+	State state = State::blocked;
+	/* Why it is blocked; empty unless blocked. */
+	std::vector<Blocker> blockers;
+	/* Group members a claim would move to the target driver, the device included. */
+	std::vector<PciAddress> moves;
+};
+
+/* "ready", "claimable", "blocked" */
+std::string_view readiness_state_name(Readiness::State state);
+
 struct ScanOptions {
 	/* Look up vendor and device names in the udev hardware database. */
 	bool names = true;
 	/* Scan proc/PID/fd for holders of /dev/vfio/N nodes. */
 	bool holders = true;
+	/* Read the module behind each driver (HostFacts::driver_modules): one link per driver. */
+	bool driver_modules = false;
 };
 
 /*
@@ -183,8 +223,16 @@ public:
 	result<DeviceGraph> refresh(Host &host, std::span<const PciAddress> changed,
 				    const ScanOptions &options = {}) const;
 
+	/*
+	 * A random-access range of const Device&. Devices are held one by
+	 * one, so that refresh() shares every device it did not re-read.
+	 */
+	using DeviceIterator =
+		boost::indirect_iterator<std::vector<std::shared_ptr<const Device>>::const_iterator>;
+	using DeviceRange = boost::iterator_range<DeviceIterator>;
+
 	/* Every function, sorted by address. */
-	const std::vector<Device> &devices() const;
+	DeviceRange devices() const;
 	const std::vector<IommuGroup> &groups() const;
 	const HostFacts &host() const;
 
@@ -209,6 +257,15 @@ public:
 	 * members already on the target do not block.
 	 */
 	Viability viability(unsigned group, std::string_view target_driver = "vfio-pci") const;
+
+	/*
+	 * Whether the device can be handed to target_driver: blocked by the
+	 * IOMMU being off, no group, a bridge, an inaccessible device, a PF
+	 * with VFs, the boot framebuffer, a consumer in use or a VFIO user of
+	 * its group; otherwise ready or claimable with the members that move.
+	 * An unknown address is blocked with reason "not_found".
+	 */
+	Readiness readiness(PciAddress address, std::string_view target_driver = "vfio-pci") const;
 
 private:
 	explicit DeviceGraph(std::shared_ptr<const Data> data);

@@ -130,6 +130,22 @@ result<Topology> load_topology(const std::string &file) noexcept;
 std::string to_json(const Topology &topology);
 
 /*
+ * Checks the rules every topology follows (the ones parse_topology checks
+ * after reading the fields): unique addresses, parents that are bridges,
+ * SR-IOV links and counts, bound drivers that are loaded, IOMMU groups
+ * only with the IOMMU on. For topologies built in code. Errors:
+ * invalid_argument naming the JSON pointer of the offending field.
+ */
+result<void> validate_topology(const Topology &topology) noexcept;
+
+/*
+ * The device's directory as the kernel lays it out, relative to the host
+ * root: "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0". The topology
+ * must be valid; an address it does not hold gives an empty string.
+ */
+std::string device_sysfs_path(const Topology &topology, PciAddress address);
+
+/*
  * Writes a kernel-shaped tree under dir: sys/devices nested by bridge,
  * sys/bus/pci/devices links, drivers with bind files and device links,
  * iommu groups both ways, config/resource/uevent/modalias, consumers,

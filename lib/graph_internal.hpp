@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copyright (C) 2026 The pcipass authors
+ *
+ * The snapshot behind DeviceGraph and the scanner that fills it; shared by
+ * the graph sources, never installed.
+ */
+
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <pcipass/graph.hpp>
+#include <pcipass/host.hpp>
+
+namespace pcipass {
+
+/*
+ * Devices are held one by one so that a refreshed snapshot shares every
+ * device it did not read again; groups and host facts are small and copied.
+ */
+struct DeviceGraph::Data {
+	std::vector<std::shared_ptr<const Device>> devices; /* sorted by address */
+	std::vector<IommuGroup> groups;                     /* sorted by number */
+	HostFacts host;
+};
+
+} /* namespace pcipass */
+
+namespace pcipass::detail {
+
+/* A consumer found through a class directory (sys/class/net, block, drm, vfio-dev). */
+struct ClassEntry {
+	enum class Kind { net, block, drm, vfio };
+
+	Kind kind = Kind::net;
+	std::string name;
+};
+
+/* What the host files say that the device scan consults. */
+struct HostContext {
+	HostFacts facts;
+	std::set<std::string> default_route_interfaces;
+	/* Block device name ("nvme0n1p2") to where it is mounted, or "[swap]". */
+	std::map<std::string, std::string> mountpoints;
+	/* Driver names of the firmware framebuffers in proc/fb ("efifb"). */
+	std::vector<std::string> firmware_framebuffers;
+	/* Group numbers with a node in dev/vfio. */
+	std::set<unsigned> vfio_nodes;
+	/* Class entries by the sysfs path of the PCI function they sit beneath. */
+	std::unordered_map<std::string, std::vector<ClassEntry>> class_entries;
+};
+
+/*
+ * Reads the host facts and the consumer sources: proc files, class
+ * directories, dev/vfio. Missing files are normal answers; unreadable or
+ * malformed ones become host findings. Never fails.
+ */
+HostContext read_host_context(Host &host, const ScanOptions &options);
+
+/* Reads PCI functions from sysfs, one directory at a time. */
+class DeviceScanner
+{
+public:
+	DeviceScanner(Host &host, const ScanOptions &options, const HostContext &context,
+		      std::vector<Finding> &host_findings);
+
+	/*
+	 * Every function: a walk of sys/devices/pciDDDD:BB, then the links
+	 * in sys/bus/pci/devices that the walk did not reach. Errors only
+	 * when sys/bus/pci/devices cannot be listed.
+	 */
+	result<std::vector<Device>> scan_all();
+
+	/*
+	 * One function at its known sysfs path (from a previous snapshot), or
+	 * through its sys/bus/pci/devices link when path is empty. Nothing
+	 * when it vanished; that is recorded as a host finding.
+	 */
+	std::optional<Device> scan_one(PciAddress address, const std::string &path);
+
+private:
+	void scan_tree(Directory &directory, const std::vector<DirEntry> &entries,
+		       const std::vector<PciAddress> &parents, std::vector<Device> &devices);
+	std::optional<Device> scan_device(Directory &directory, PciAddress address,
+					  const std::vector<PciAddress> &parents,
+					  std::vector<DirEntry> *children);
+	void record_vanished(PciAddress address, const std::string &path, const Error &error);
+
+	Host &host_;
+	const ScanOptions &options_;
+	const HostContext &context_;
+	std::vector<Finding> &host_findings_;
+	/* VF address to PF address, from the virtfnN links of the PFs read so far. */
+	std::unordered_map<PciAddress, PciAddress> pf_of_vf_;
+};
+
+/* A device of the snapshot being built, by address; nullptr when absent. */
+using DeviceLookup = std::function<const Device *(PciAddress)>;
+
+/*
+ * Fills in what needs other devices: the physfn of VFs from the virtfn
+ * links of their PF, and the IDs of VFs whose config space hides them, from
+ * the PF's sriov_vf_device, or from the VF's uevent when the PF lacks it.
+ */
+void link_sriov(std::vector<Device *> &devices, Host &host, const DeviceLookup &lookup);
+
+/* Vendor and device names from the hardware database, when requested. */
+void fill_names(std::vector<Device *> &devices, const ScanOptions &options);
+
+/*
+ * The IOMMU groups of devices, with /dev/vfio/N presence; holders are read
+ * for the groups in reread (all when it is nullopt) and copied from
+ * previous for the rest.
+ */
+std::vector<IommuGroup> build_groups(const std::vector<std::shared_ptr<const Device>> &devices,
+				     Host &host, const ScanOptions &options,
+				     const HostContext &context,
+				     const std::optional<std::set<unsigned>> &reread,
+				     const std::vector<IommuGroup> &previous,
+				     std::vector<Finding> &host_findings);
+
+/* A finding from an error of the given attribute at path. */
+Finding make_finding(std::string attribute, std::string path, const Error &error);
+
+} /* namespace pcipass::detail */
