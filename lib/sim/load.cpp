@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copyright (C) 2026 The pcipass authors
+ *
+ * Building the simulated kernel's state from a topology, checking that the
+ * topology describes a host that can exist.
+ */
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "kernel.hpp"
+
+namespace pcipass::sim::detail {
+
+namespace {
+
+Error invalid_topology(std::string message, std::string device = {})
+{
+	return make_error(errc::invalid_argument, "invalid topology: " + message, std::move(device));
+}
+
+std::string module_key(std::string_view name)
+{
+	std::string key(name);
+	std::replace(key.begin(), key.end(), '-', '_');
+	return key;
+}
+
+std::string root_name(PciAddress address)
+{
+	char buffer[32];
+	std::snprintf(buffer, sizeof(buffer), "pci%04x:%02x", address.domain(), address.bus());
+	return buffer;
+}
+
+/* The address of VF n from the PF's routing ID, offset and stride (PCIe SR-IOV). */
+std::optional<PciAddress> vf_address(PciAddress pf, const testing::TopologySriov &sriov, unsigned n)
+{
+	const unsigned routing_id = (unsigned(pf.bus()) << 8) | (unsigned(pf.device()) << 3) |
+				    pf.function();
+	const unsigned vf = routing_id + sriov.first_vf_offset + n * sriov.vf_stride;
+	if (vf > 0xffff)
+		return std::nullopt;
+	return PciAddress(pf.domain(), uint8_t(vf >> 8), uint8_t((vf >> 3) & 0x1f), uint8_t(vf & 7));
+}
+
+void insert_sorted(std::vector<int> &list, int index, const std::vector<Device> &devices)
+{
+	auto position = std::lower_bound(list.begin(), list.end(), index, [&](int a, int b) {
+		return devices[a].topo.address < devices[b].topo.address;
+	});
+	list.insert(position, index);
+}
+
+/* "vvvv:pppp product" split into its parts; empty parts when it has another form. */
+struct UsbDescription {
+	std::string vendor;
+	std::string product_id;
+	std::string product;
+};
+
+UsbDescription parse_usb_description(std::string_view text)
+{
+	UsbDescription parsed;
+	auto is_hex = [](std::string_view part) {
+		return part.size() == 4 && std::all_of(part.begin(), part.end(), [](char c) {
+			       return std::isxdigit(static_cast<unsigned char>(c));
+		       });
+	};
+	if (text.size() >= 9 && text[4] == ':' && is_hex(text.substr(0, 4)) &&
+	    is_hex(text.substr(5, 4))) {
+		parsed.vendor = text.substr(0, 4);
+		parsed.product_id = text.substr(5, 4);
+		if (text.size() > 10)
+			parsed.product = text.substr(10);
+	} else {
+		parsed.product = text;
+	}
+	return parsed;
+}
+
+} /* namespace */
+
+bool is_vfio_driver_name(std::string_view name)
+{
+	return name == "vfio-pci" || name.ends_with("vfio_pci") || name.ends_with("vfio-pci");
+}
+
+bool is_dma_owner_aware_name(std::string_view name)
+{
+	return is_vfio_driver_name(name) || name == "pci-stub" || name == "pcieport";
+}
+
+result<Kernel> Kernel::load(const testing::Topology &topology, const Options &options)
+{
+	Kernel kernel;
+	kernel.options_ = options;
+	kernel.topology_ = topology;
+	kernel.topology_.devices.clear();
+	kernel.topology_.drivers.clear();
+
+	for (const auto &name : topology.modules)
+		kernel.modules_.push_back(module_key(name));
+	for (const auto &name : topology.available_modules)
+		kernel.available_modules_.push_back(module_key(name));
+
+	for (const auto &topo : topology.drivers) {
+		if (kernel.find_driver(topo.name) != none)
+			return invalid_topology("driver '" + topo.name + "' is declared twice");
+
+		Driver driver;
+		driver.name = topo.name;
+		driver.module = module_key(topo.module);
+		driver.ids = topo.ids;
+		driver.dynamic_ids = topo.dynamic_ids;
+		driver.sriov = topo.sriov;
+		driver.probe_errno = topo.probe_errno;
+		driver.vfio = is_vfio_driver_name(topo.name);
+		driver.dma_owner_aware = is_dma_owner_aware_name(topo.name);
+		driver.loaded = driver.module.empty() ||
+				std::find(kernel.modules_.begin(), kernel.modules_.end(),
+					  driver.module) != kernel.modules_.end();
+		driver.path = "sys/bus/pci/drivers/" + topo.name;
+		kernel.drivers_.push_back(std::move(driver));
+		if (kernel.drivers_.back().loaded)
+			kernel.driver_order_.push_back(int(kernel.drivers_.size()) - 1);
+	}
+
+	/* Physical functions and other devices first, so VFs find their PF. */
+	for (const auto &topo : topology.devices) {
+		if (!topo.physfn) {
+			BOOST_OUTCOME_TRY(kernel.add_device(topo));
+		}
+	}
+	for (const auto &topo : topology.devices) {
+		if (topo.physfn) {
+			BOOST_OUTCOME_TRY(kernel.add_device(topo));
+		}
+	}
+
+	/* Parents are resolved once every device exists. */
+	for (size_t i = 0; i < kernel.devices_.size(); i++) {
+		Device &device = kernel.devices_[i];
+		if (device.pf != none) {
+			device.parent = kernel.devices_[device.pf].parent;
+			continue;
+		}
+		if (!device.topo.parent)
+			continue;
+		auto parent = kernel.by_address_.find(*device.topo.parent);
+		if (parent == kernel.by_address_.end())
+			return invalid_topology("the parent " + device.topo.parent->to_string() +
+						" of " + device.name + " is not a device",
+						device.name);
+		device.parent = parent->second;
+	}
+	for (size_t i = 0; i < kernel.devices_.size(); i++) {
+		/* A parent chain longer than the device count is a cycle. */
+		int steps = 0;
+		for (int p = kernel.devices_[i].parent; p != none; p = kernel.devices_[p].parent) {
+			if (++steps > int(kernel.devices_.size()))
+				return invalid_topology("the parent chain of " + kernel.devices_[i].name +
+							" is a cycle",
+							kernel.devices_[i].name);
+		}
+	}
+	for (size_t i = 0; i < kernel.devices_.size(); i++)
+		kernel.place(int(i));
+
+	/* VFs the PF has enabled but the topology did not list. */
+	const size_t listed = kernel.devices_.size();
+	for (size_t i = 0; i < listed; i++) {
+		const Device &pf = kernel.devices_[i];
+		if (!pf.topo.sriov || pf.pf != none)
+			continue;
+		for (unsigned n = 0; n < pf.topo.sriov->total_vfs; n++) {
+			const PciAddress address = *vf_address(pf.topo.address, *pf.topo.sriov, n);
+			auto other = kernel.by_address_.find(address);
+			if (other != kernel.by_address_.end() && kernel.devices_[other->second].pf != int(i))
+				return invalid_topology("VF " + std::to_string(n) + " of " + pf.name +
+							" would take the address of " +
+							kernel.devices_[other->second].name,
+							pf.name);
+		}
+		for (unsigned n = 0; n < pf.num_vfs; n++) {
+			if (kernel.devices_[i].vfs[n] == none)
+				kernel.create_vf(int(i), n);
+		}
+	}
+
+	/* The class directories exist even when no consumer links into them. */
+	for (std::string_view path : {"sys/block", "sys/bus/usb/devices", "sys/class/block",
+				      "sys/class/drm", "sys/class/net"})
+		kernel.classes_.push_back(ClassDir{std::string(path), {}});
+	for (size_t i = 0; i < kernel.devices_.size(); i++) {
+		BOOST_OUTCOME_TRY(kernel.add_consumers(int(i)));
+	}
+
+	for (auto &device : kernel.devices_) {
+		if (device.present && device.topo.iommu_group)
+			insert_sorted(kernel.groups_[*device.topo.iommu_group],
+				      int(&device - kernel.devices_.data()), kernel.devices_);
+		if (device.driver != none && kernel.drivers_[device.driver].vfio) {
+			device.vfio_number = int(kernel.vfio_numbers_.size());
+			kernel.vfio_numbers_.push_back(true);
+		}
+	}
+
+	for (const auto &[path, holders] : topology.holders) {
+		auto checked = check_relative_path(path);
+		auto node = checked ? kernel.walk(path, true) : result<Loc>(checked.error());
+		if (!node)
+			return invalid_topology("a holder is registered for '" + path +
+						"', which does not exist in this state");
+		for (const auto &holder : holders)
+			kernel.holders_[path].push_back(holder);
+		std::sort(kernel.holders_[path].begin(), kernel.holders_[path].end(),
+			  [](const Holder &a, const Holder &b) { return a.pid < b.pid; });
+	}
+
+	return kernel;
+}
+
+result<void> Kernel::add_device(const testing::TopologyDevice &topo)
+{
+	const std::string name = topo.address.to_string();
+	if (by_address_.count(topo.address))
+		return invalid_topology("device " + name + " is listed twice", name);
+
+	Device device;
+	device.topo = topo;
+	device.name = name;
+	device.override_name = topo.driver_override.empty()
+				       ? std::nullopt
+				       : std::optional<std::string>(topo.driver_override);
+	device.reset_methods = topo.reset_methods;
+
+	if (!topo.driver.empty()) {
+		device.driver = find_driver(topo.driver);
+		if (device.driver == none)
+			return invalid_topology("device " + name + " is bound to '" + topo.driver +
+						"', which is not in the driver list",
+						name);
+		if (!drivers_[device.driver].loaded)
+			return invalid_topology("device " + name + " is bound to '" + topo.driver +
+						"', whose module '" + drivers_[device.driver].module +
+						"' is not loaded",
+						name);
+	}
+
+	if (topo.sriov) {
+		if (topo.sriov->num_vfs > topo.sriov->total_vfs)
+			return invalid_topology("device " + name + " has sriov num_vfs " +
+						std::to_string(topo.sriov->num_vfs) + " above total_vfs " +
+						std::to_string(topo.sriov->total_vfs),
+						name);
+		if (topo.sriov->vf_stride == 0 && topo.sriov->total_vfs > 1)
+			return invalid_topology("device " + name + " has sriov vf_stride 0", name);
+		device.num_vfs = topo.sriov->num_vfs;
+		device.autoprobe = topo.sriov->drivers_autoprobe;
+		device.vfs.assign(topo.sriov->total_vfs, none);
+		for (unsigned n = 0; n < topo.sriov->total_vfs; n++) {
+			if (!vf_address(topo.address, *topo.sriov, n))
+				return invalid_topology("VF " + std::to_string(n) + " of " + name +
+							" would lie beyond bus ff",
+							name);
+		}
+	}
+
+	const int index = int(devices_.size());
+	if (topo.physfn) {
+		auto pf = by_address_.find(*topo.physfn);
+		if (pf == by_address_.end() || !devices_[pf->second].topo.sriov)
+			return invalid_topology("the physfn " + topo.physfn->to_string() + " of " +
+						name + " is not an SR-IOV device",
+						name);
+		Device &physfn = devices_[pf->second];
+		unsigned n = 0;
+		for (; n < physfn.num_vfs; n++) {
+			if (vf_address(physfn.topo.address, *physfn.topo.sriov, n) == topo.address)
+				break;
+		}
+		if (n == physfn.num_vfs)
+			return invalid_topology("VF " + name + " is not at the address of one of the " +
+						std::to_string(physfn.num_vfs) + " VFs of " +
+						physfn.name + " (offset and stride)",
+						name);
+		device.pf = pf->second;
+		device.vf_index = n;
+		physfn.vfs[n] = index;
+	}
+
+	by_address_.emplace(topo.address, index);
+	devices_.push_back(std::move(device));
+	return success();
+}
+
+/* Computes the canonical path and files the device under its parent or root bus. */
+void Kernel::place(int index)
+{
+	Device &device = devices_[index];
+	if (!device.path.empty())
+		return;
+
+	if (device.parent != none) {
+		place(device.parent);
+		Device &parent = devices_[device.parent];
+		device.path = parent.path + "/" + device.name;
+		insert_sorted(parent.children, index, devices_);
+		return;
+	}
+
+	const std::string root = root_name(device.topo.address);
+	auto it = std::find_if(roots_.begin(), roots_.end(),
+			       [&](const Root &r) { return r.name == root; });
+	if (it == roots_.end()) {
+		it = std::lower_bound(roots_.begin(), roots_.end(), root,
+				      [](const Root &r, const std::string &name) { return r.name < name; });
+		it = roots_.insert(it, Root{root, {}});
+	}
+	device.path = "sys/devices/" + root + "/" + device.name;
+	insert_sorted(it->devices, index, devices_);
+}
+
+/* Creates or revives the slot of VF n of a PF, fresh as the kernel adds it, unbound. */
+int Kernel::create_vf(int pf, unsigned n)
+{
+	if (devices_[pf].vfs[n] != none) {
+		Device &vf = devices_[devices_[pf].vfs[n]];
+		vf.driver = none;
+		vf.override_name.reset();
+		vf.reset_methods = vf.topo.reset_methods;
+		vf.vfio_number = none;
+		return devices_[pf].vfs[n];
+	}
+
+	const Device &physfn = devices_[pf];
+	const testing::TopologySriov &sriov = *physfn.topo.sriov;
+
+	testing::TopologyDevice topo;
+	topo.address = *vf_address(physfn.topo.address, sriov, n);
+	topo.parent = physfn.topo.parent;
+	topo.vendor = physfn.topo.vendor;
+	topo.device = sriov.vf_device;
+	topo.subsystem_vendor = physfn.topo.subsystem_vendor;
+	topo.subsystem_device = physfn.topo.subsystem_device;
+	topo.class_code = physfn.topo.class_code;
+	topo.revision = physfn.topo.revision;
+	topo.numa_node = physfn.topo.numa_node;
+	/* SR-IOV requires function-level reset on every VF. */
+	topo.reset_methods = {"flr"};
+	topo.physfn = physfn.topo.address;
+	if (sriov.first_vf_group)
+		topo.iommu_group = *sriov.first_vf_group + n;
+	else
+		topo.iommu_group = physfn.topo.iommu_group;
+
+	Device vf;
+	vf.topo = topo;
+	vf.name = topo.address.to_string();
+	vf.reset_methods = topo.reset_methods;
+	vf.pf = pf;
+	vf.vf_index = n;
+	vf.parent = physfn.parent;
+
+	const int index = int(devices_.size());
+	devices_.push_back(std::move(vf));
+	devices_[pf].vfs[n] = index;
+	by_address_.emplace(topo.address, index);
+	place(index);
+	return index;
+}
+
+result<void> Kernel::add_consumers(int index)
+{
+	Device &device = devices_[index];
+	for (const auto &topo : device.topo.consumers) {
+		Consumer consumer;
+		consumer.topo = topo;
+		if (!topo.driver.empty())
+			consumer.driver = topo.driver;
+		else if (topo.kind != ConsumerKind::framebuffer)
+			consumer.driver = device.topo.driver;
+		if (consumer.driver.empty() && topo.kind != ConsumerKind::framebuffer)
+			return invalid_topology("consumer '" + topo.name + "' of " + device.name +
+						" names no driver, and the device has none to "
+						"keep it present",
+						device.name);
+		device.consumers.push_back(std::move(consumer));
+	}
+	build_consumer_nodes(index);
+	return success();
+}
+
+/*
+ * Lays out each consumer where the kernel puts it beneath its controller:
+ * usbB/B-P/B-P.Q for USB, net/NAME, nvme/nvmeX/NAME or block/NAME, and
+ * drm/NAME; with the class links that point at them.
+ */
+void Kernel::build_consumer_nodes(int index)
+{
+	Device &device = devices_[index];
+
+	auto child = [&](int parent, std::string_view name, int consumer) {
+		for (size_t i = 0; i < device.extra.size(); i++) {
+			if (device.extra[i].parent == parent && device.extra[i].name == name) {
+				if (consumer != none)
+					device.extra[i].consumer = consumer;
+				return int(i);
+			}
+		}
+		device.extra.push_back(ExtraNode{parent, std::string(name), EntryType::directory, {},
+						 consumer});
+		return int(device.extra.size()) - 1;
+	};
+	auto file = [&](int parent, std::string_view name, std::string content, int consumer) {
+		device.extra.push_back(ExtraNode{parent, std::string(name), EntryType::file,
+						 std::move(content), consumer});
+	};
+
+	for (size_t c = 0; c < device.consumers.size(); c++) {
+		Consumer &consumer = device.consumers[c];
+		const std::string &name = consumer.topo.name;
+		const int id = int(c);
+		switch (consumer.topo.kind) {
+		case ConsumerKind::usb_device:
+		case ConsumerKind::usb_hub: {
+			const auto dash = name.find('-');
+			int node;
+			if (dash == std::string::npos) {
+				node = child(none, name, id);
+			} else {
+				/* "3-1.2" sits beneath usb3/3-1. */
+				node = child(none, "usb" + name.substr(0, dash), none);
+				for (size_t dot = name.find('.', dash); dot != std::string::npos;
+				     dot = name.find('.', dot + 1))
+					node = child(node, name.substr(0, dot), none);
+				node = child(node, name, id);
+			}
+			consumer.node = node;
+			const UsbDescription usb = parse_usb_description(consumer.topo.description);
+			const bool hub = consumer.topo.kind == ConsumerKind::usb_hub;
+			file(node, "bDeviceClass", hub ? "09\n" : "00\n", id);
+			if (!usb.vendor.empty()) {
+				file(node, "idVendor", usb.vendor + "\n", id);
+				file(node, "idProduct", usb.product_id + "\n", id);
+			}
+			if (!usb.product.empty())
+				file(node, "product", usb.product + "\n", id);
+			add_class_entry("sys/bus/usb/devices", index, node);
+			break;
+		}
+		case ConsumerKind::net_interface: {
+			const int node = child(child(none, "net", none), name, id);
+			consumer.node = node;
+			file(node, "uevent", "INTERFACE=" + name + "\n", id);
+			add_class_entry("sys/class/net", index, node);
+			break;
+		}
+		case ConsumerKind::block_device: {
+			int parent;
+			const auto n = name.find('n', 4);
+			if (name.starts_with("nvme") && n != std::string::npos)
+				parent = child(child(none, "nvme", none), name.substr(0, n), none);
+			else
+				parent = child(none, "block", none);
+			const int node = child(parent, name, id);
+			consumer.node = node;
+			file(node, "uevent", "DEVNAME=" + name + "\nDEVTYPE=disk\n", id);
+			add_class_entry("sys/class/block", index, node);
+			add_class_entry("sys/block", index, node);
+			break;
+		}
+		case ConsumerKind::drm_card: {
+			const int node = child(child(none, "drm", none), name, id);
+			consumer.node = node;
+			file(node, "uevent", "DEVNAME=dri/" + name + "\n", id);
+			add_class_entry("sys/class/drm", index, node);
+			break;
+		}
+		case ConsumerKind::framebuffer:
+			/* Firmware framebuffers are platform devices; only proc/fb shows them. */
+			break;
+		}
+	}
+}
+
+void Kernel::add_class_entry(std::string_view class_path, int device, int node)
+{
+	auto it = std::find_if(classes_.begin(), classes_.end(),
+			       [&](const ClassDir &dir) { return dir.path == class_path; });
+	if (it == classes_.end()) {
+		classes_.push_back(ClassDir{std::string(class_path), {}});
+		it = classes_.end() - 1;
+	}
+	it->entries.push_back(ClassEntry{device, node});
+}
+
+int Kernel::find_driver(std::string_view name) const
+{
+	for (size_t i = 0; i < drivers_.size(); i++) {
+		if (drivers_[i].name == name)
+			return int(i);
+	}
+	return none;
+}
+
+int Kernel::module_of_name(std::string_view name) const
+{
+	const std::string key = module_key(name);
+	for (size_t i = 0; i < modules_.size(); i++) {
+		if (modules_[i] == key)
+			return int(i);
+	}
+	return none;
+}
+
+int Kernel::find_device_by_name(std::string_view text) const
+{
+	/* sysfs_streq: one trailing newline is ignored, everything else must match exactly. */
+	if (text.ends_with('\n'))
+		text.remove_suffix(1);
+	if (text.size() < 12 || text.size() > 16)
+		return none;
+	for (char c : text) {
+		if ((c >= 'A' && c <= 'F') || c == ' ')
+			return none;
+	}
+	auto address = PciAddress::parse(text);
+	if (!address)
+		return none;
+	/* Only the form the kernel prints: a domain of at least four digits, no short forms. */
+	const size_t domain_digits = text.size() - 8;
+	char expected[24];
+	std::snprintf(expected, sizeof(expected), "%0*x:%02x:%02x.%x", int(domain_digits),
+		      address.value().domain(), address.value().bus(), address.value().device(),
+		      address.value().function());
+	if (text != expected || (domain_digits > 4 && text[0] == '0'))
+		return none;
+	auto it = by_address_.find(address.value());
+	if (it == by_address_.end() || !devices_[it->second].present)
+		return none;
+	return it->second;
+}
+
+} /* namespace pcipass::sim::detail */
