@@ -360,7 +360,8 @@ void classify_for_bind(const DeviceGraph &graph, const Request &request, const D
 {
 	const std::string &target = request.driver;
 
-	if (device.is_bridge()) {
+	/* All-ones config space reads as header type 0x7f: no bridge, an endpoint preflight rejects. */
+	if (device.is_bridge() && !device.inaccessible) {
 		member.action = MemberAction::stay_bridge;
 		return;
 	}
@@ -520,7 +521,7 @@ void classify_for_release(const DeviceGraph &graph, const Request &request, cons
 {
 	probe = false;
 
-	if (device.is_bridge()) {
+	if (device.is_bridge() && !device.inaccessible) {
 		member.action = MemberAction::stay_bridge;
 		return;
 	}
