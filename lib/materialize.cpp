@@ -80,7 +80,7 @@ std::string pad_route_line(std::string line)
 
 /*
  * Creates files, directories and links beneath one root. After the first
- * failure every later call does nothing, and error() tells what failed.
+ * failure every later call does nothing, and error() returns that failure.
  */
 class TreeWriter
 {
@@ -169,11 +169,11 @@ private:
 		return slash == std::string::npos ? std::string() : path.substr(0, slash);
 	}
 
-	void fail(int sys_errno, const std::string &what, const fs::path &path)
+	void fail(int sys_errno, const std::string &action, const fs::path &path)
 	{
 		if (!error_)
 			error_ = make_sys_error(sys_errno,
-						what + " '" + path.string() +
+						action + " '" + path.string() +
 							"' while materializing a topology; check that the "
 							"directory is writable and has space",
 						{}, path.string());

@@ -72,19 +72,19 @@ private:
 
 /*
  * Reads the members of one JSON object. A missing optional member gives
- * the default; a member of the wrong type or form is reported with its
+ * the default. A member of the wrong type or form is reported with its
  * pointer, and so is a member the object does not define.
  */
 class ObjectReader
 {
 public:
-	ObjectReader(const json::value &value, std::string pointer, std::string_view what,
+	ObjectReader(const json::value &value, std::string pointer, std::string_view object_name,
 		     std::initializer_list<std::string_view> fields, Problems &problems)
 		: pointer_(std::move(pointer)), problems_(problems)
 	{
 		object_ = value.if_object();
 		if (!object_) {
-			problems_.report(where(), "expected " + std::string(what) +
+			problems_.report(where(), "expected " + std::string(object_name) +
 							  " as an object, found " + found_text(value));
 			return;
 		}
@@ -93,7 +93,7 @@ public:
 			const std::string_view key(member.key().data(), member.key().size());
 			if (std::find(fields.begin(), fields.end(), key) == fields.end())
 				problems_.report(pointer_ + "/" + detail::json_pointer_token(key),
-						 "unknown field; " + std::string(what) +
+						 "unknown field; " + std::string(object_name) +
 							 " has the fields " + join(fields));
 		}
 	}
@@ -152,7 +152,7 @@ public:
 		return value->get_bool();
 	}
 
-	/* An integer in [min, max]; JSON numbers with a fraction or exponent are rejected. */
+	/* Reads an integer in [min, max]. JSON numbers with a fraction or exponent are rejected. */
 	std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max,
 				       bool required = false)
 	{
