@@ -24,6 +24,7 @@
 
 #include "topology_names.hpp"
 #include "topology_rules.hpp"
+#include "unique_fd.hpp"
 
 namespace pcipass::testing {
 
@@ -117,26 +118,27 @@ public:
 			return;
 
 		const fs::path full = root_ / path;
-		const int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				      mode);
-		if (fd < 0) {
+		detail::UniqueFd fd(::open(full.c_str(),
+					   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+		if (!fd.valid()) {
 			fail(errno, "cannot create file", full);
 			return;
 		}
 
 		size_t written = 0;
 		while (written < content.size()) {
-			const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+			const ssize_t n = ::write(fd.get(), content.data() + written,
+						  content.size() - written);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
 				fail(errno, "cannot write file", full);
-				::close(fd);
 				return;
 			}
 			written += size_t(n);
 		}
-		if (::close(fd) < 0)
+		/* A full disk can surface only at close, so its result counts here. */
+		if (::close(fd.release()) < 0)
 			fail(errno, "cannot close file", full);
 	}
 

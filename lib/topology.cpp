@@ -22,6 +22,7 @@
 
 #include "json_text.hpp"
 #include "topology_names.hpp"
+#include "unique_fd.hpp"
 
 namespace pcipass::testing {
 
@@ -679,35 +680,30 @@ result<Topology> parse_topology(std::string_view text) noexcept
 result<Topology> load_topology(const std::string &file) noexcept
 {
 	try {
-		const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		const detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+		if (!fd.valid())
 			return make_sys_error(errno, "cannot open topology file '" + file + "'", {},
 					      file);
 
 		std::string text;
 		std::array<char, 65536> buffer;
 		for (;;) {
-			const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+			const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n < 0) {
-				const int saved = errno;
-				::close(fd);
-				return make_sys_error(saved, "cannot read topology file '" + file + "'",
+			if (n < 0)
+				return make_sys_error(errno, "cannot read topology file '" + file + "'",
 						      {}, file);
-			}
 			if (n == 0)
 				break;
 			text.append(buffer.data(), size_t(n));
-			if (text.size() > max_topology_size) {
-				::close(fd);
+			if (text.size() > max_topology_size)
 				return make_error(errc::invalid_argument,
 						  "topology file '" + file + "' is larger than " +
-							  std::to_string(max_topology_size) + " bytes",
+							  std::to_string(max_topology_size) +
+							  " bytes, the largest topology pcipass reads",
 						  {}, file);
-			}
 		}
-		::close(fd);
 
 		auto topology = parse_topology(text);
 		if (!topology) {

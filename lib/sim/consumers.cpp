@@ -41,35 +41,17 @@ public:
 			    (parent != none || node.anchor == anchor))
 				return int(i);
 		}
-		return add(parent, name, EntryType::directory, {}, {}, anchor);
+		return add(parent, name, EntryType::directory, {}, anchor);
 	}
 
-	int file(int parent, std::string_view name, std::string content, std::vector<Dep> deps)
+	void file(int parent, std::string_view name, std::string content)
 	{
-		return add(parent, name, EntryType::file, std::move(content), std::move(deps), {});
+		add(parent, name, EntryType::file, std::move(content), {});
 	}
 
-	/* A link, or one more consumer that keeps an existing link of that name present. */
-	int link(int parent, std::string_view name, std::string target, const std::vector<Dep> &deps)
+	void link(int parent, std::string_view name, std::string target)
 	{
-		for (size_t i = 0; i < nodes_.size(); i++) {
-			ExtraNode &node = nodes_[i];
-			if (node.parent == parent && node.name == name && node.type == EntryType::symlink) {
-				node.deps.insert(node.deps.end(), deps.begin(), deps.end());
-				return int(i);
-			}
-		}
-		return add(parent, name, EntryType::symlink, std::move(target), deps, {});
-	}
-
-	/* The node and its ancestors below stop are present while dep is. */
-	void depend(int node, Dep dep, int stop = none)
-	{
-		for (int i = node; i != none && i != stop; i = nodes_[i].parent) {
-			auto &deps = nodes_[i].deps;
-			if (std::find(deps.begin(), deps.end(), dep) == deps.end())
-				deps.push_back(dep);
-		}
+		add(parent, name, EntryType::symlink, std::move(target), {});
 	}
 
 	int top_of(int node) const
@@ -79,12 +61,17 @@ public:
 		return node;
 	}
 
-private:
-	int add(int parent, std::string_view name, EntryType type, std::string content,
-		std::vector<Dep> deps, Loc anchor)
+	bool has(int parent, std::string_view name) const
 	{
-		nodes_.push_back(ExtraNode{parent, std::string(name), type, std::move(content),
-					   std::move(deps), anchor});
+		return std::any_of(nodes_.begin(), nodes_.end(), [&](const ExtraNode &node) {
+			return node.parent == parent && node.name == name;
+		});
+	}
+
+private:
+	int add(int parent, std::string_view name, EntryType type, std::string content, Loc anchor)
+	{
+		nodes_.push_back(ExtraNode{parent, std::string(name), type, std::move(content), anchor});
 		return int(nodes_.size()) - 1;
 	}
 
@@ -105,15 +92,15 @@ std::pair<std::string, std::string> root_hub_identity(const testing::TopologyDev
 
 void usb_identity(TreeBuilder &tree, int node, const std::string &vendor,
 		  const std::string &product, const std::string &product_name, bool hub,
-		  unsigned bus, unsigned devnum, const std::vector<Dep> &deps)
+		  unsigned bus, unsigned devnum)
 {
-	tree.file(node, "idVendor", vendor + "\n", deps);
-	tree.file(node, "idProduct", product + "\n", deps);
+	tree.file(node, "idVendor", vendor + "\n");
+	tree.file(node, "idProduct", product + "\n");
 	if (!product_name.empty())
-		tree.file(node, "product", product_name + "\n", deps);
-	tree.file(node, "bDeviceClass", hub ? "09\n" : "00\n", deps);
-	tree.file(node, "busnum", std::to_string(bus) + "\n", deps);
-	tree.file(node, "devnum", std::to_string(devnum) + "\n", deps);
+		tree.file(node, "product", product_name + "\n");
+	tree.file(node, "bDeviceClass", hub ? "09\n" : "00\n");
+	tree.file(node, "busnum", std::to_string(bus) + "\n");
+	tree.file(node, "devnum", std::to_string(devnum) + "\n");
 }
 
 /* "nvme0n1p2": controller "nvme0", disk "nvme0n1", partition "nvme0n1p2"; "sda2": disk "sda". */
@@ -175,8 +162,18 @@ std::string Kernel::host_path(int node) const
 	return path_of(Loc{LocKind::host_extra, 0, node});
 }
 
-void Kernel::build_consumer_nodes()
+/*
+ * Lays out the present consumers as materialize() does, numbering
+ * interfaces, USB devices and disks in address order among those present.
+ * Runs on the first read after a change, so writes stay cheap.
+ */
+void Kernel::refresh_consumer_nodes() const
 {
+	if (!consumers_dirty_)
+		return;
+	consumers_dirty_ = false;
+
+	host_extra_.clear();
 	TreeBuilder host(host_extra_);
 	const Loc sys_class{LocKind::sys_class};
 	const int class_net = host.dir(none, "net", sys_class);
@@ -187,21 +184,9 @@ void Kernel::build_consumer_nodes()
 
 	/* The loopback interface takes ifindex 1 on every host. */
 	const int lo = host.dir(host.dir(none, "net", Loc{LocKind::devices_virtual}), "lo");
-	host.file(lo, "ifindex", "1\n", {});
-	host.link(class_net, "lo", relative_link(host_path(class_net), host_path(lo)), {});
+	host.file(lo, "ifindex", "1\n");
+	host.link(class_net, "lo", relative_link(host_path(class_net), host_path(lo)));
 
-	/* Numbers (ifindex, devnum, minors) follow address order, as in a materialized topology. */
-	std::vector<int> order(devices_.size());
-	std::iota(order.begin(), order.end(), 0);
-	std::sort(order.begin(), order.end(), [&](int a, int b) {
-		return devices_[a].topo.address < devices_[b].topo.address;
-	});
-
-	struct RootHub {
-		int device;
-		int node;
-	};
-	std::map<unsigned, RootHub> root_hubs;
 	std::map<unsigned, unsigned> usb_devnum;
 	std::map<std::string, unsigned> scsi_hosts;
 	unsigned ifindex = 2;
@@ -209,14 +194,15 @@ void Kernel::build_consumer_nodes()
 	unsigned drm_minor = 0;
 	unsigned framebuffer = 0;
 
-	for (int index : order) {
-		Device &device = devices_[index];
+	for (int index : consumer_devices_) {
+		const Device &device = devices_[index];
+		device.extra.clear();
 		TreeBuilder tree(device.extra);
 		auto extra_path = [&](int node) { return path_of(Loc{LocKind::extra, index, node}); };
 
-		for (size_t c = 0; c < device.consumers.size(); c++) {
-			Consumer &consumer = device.consumers[c];
-			const Dep dep{index, int(c)};
+		for (const Consumer &consumer : device.consumers) {
+			if (!consumer_present(device, consumer))
+				continue;
 			const std::string &name = consumer.topo.name;
 
 			switch (consumer.topo.kind) {
@@ -225,43 +211,45 @@ void Kernel::build_consumer_nodes()
 				const auto parsed = pcipass::detail::parse_usb_name(name);
 				if (!parsed)
 					break;
+				const unsigned bus = parsed->bus;
+				const std::string root_hub = "usb" + std::to_string(bus);
+
+				/* The root hub appears with the first device on its bus and takes devnum 1. */
+				if (usb_devnum.emplace(bus, 2).second) {
+					const int root = tree.dir(none, root_hub);
+					const auto [product, product_name] = root_hub_identity(device.topo);
+					usb_identity(tree, root, "1d6b", product, product_name, true, bus, 1);
+					host.link(usb_devices, root_hub,
+						  relative_link(host_path(usb_devices), extra_path(root)));
+				}
+
 				/* USB devices nest under the hub they sit behind: usb3/3-1/3-1.2. */
 				std::vector<std::string> chain{name};
 				for (std::string up = parsed->parent; !up.empty();
 				     up = pcipass::detail::parse_usb_name(up)->parent)
 					chain.insert(chain.begin(), up);
-				chain.insert(chain.begin(), "usb" + std::to_string(parsed->bus));
+				chain.insert(chain.begin(), root_hub);
 				int node = none;
 				for (const auto &part : chain)
 					node = tree.dir(node, part);
-				tree.depend(node, dep);
 
-				if (!root_hubs.count(parsed->bus)) {
-					root_hubs[parsed->bus] = RootHub{index, tree.top_of(node)};
-					usb_devnum[parsed->bus] = 2;
-				}
 				const auto usb = pcipass::detail::parse_usb_description(consumer.topo.description);
 				usb_identity(tree, node, usb ? printf_string("%04x", usb->vendor) : "0000",
 					     usb ? printf_string("%04x", usb->product) : "0000",
 					     usb ? usb->product_name : std::string(),
-					     consumer.topo.kind == ConsumerKind::usb_hub, parsed->bus,
-					     usb_devnum[parsed->bus]++, {dep});
+					     consumer.topo.kind == ConsumerKind::usb_hub, bus, usb_devnum[bus]++);
 				host.link(usb_devices, name,
-					  relative_link(host_path(usb_devices), extra_path(node)), {dep});
+					  relative_link(host_path(usb_devices), extra_path(node)));
 				break;
 			}
 			case ConsumerKind::net_interface: {
 				const int node = tree.dir(tree.dir(none, "net"), name);
-				tree.depend(node, dep);
-				consumer.number = ifindex++;
-				tree.file(node, "ifindex", std::to_string(consumer.number) + "\n", {dep});
-				tree.file(node, "operstate", "up\n", {dep});
+				const unsigned number = ifindex++;
+				tree.file(node, "ifindex", std::to_string(number) + "\n");
+				tree.file(node, "operstate", "up\n");
 				tree.file(node, "uevent",
-					  "INTERFACE=" + name + "\nIFINDEX=" + std::to_string(consumer.number) +
-						  "\n",
-					  {dep});
-				host.link(class_net, name, relative_link(host_path(class_net), extra_path(node)),
-					  {dep});
+					  "INTERFACE=" + name + "\nIFINDEX=" + std::to_string(number) + "\n");
+				host.link(class_net, name, relative_link(host_path(class_net), extra_path(node)));
 				break;
 			}
 			case ConsumerKind::block_device: {
@@ -273,9 +261,10 @@ void Kernel::build_consumer_nodes()
 					disk = tree.dir(controller, parts.disk);
 					dev = printf_string("259:%u\n", nvme_minor++);
 					const int class_nvme = host.dir(none, "nvme", sys_class);
-					host.link(class_nvme, parts.controller,
-						  relative_link(host_path(class_nvme), extra_path(controller)),
-						  {dep});
+					if (!host.has(class_nvme, parts.controller))
+						host.link(class_nvme, parts.controller,
+							  relative_link(host_path(class_nvme),
+									extra_path(controller)));
 				} else {
 					/* SATA disks sit under the controller's ATA port and SCSI host. */
 					const auto [entry, inserted] =
@@ -293,21 +282,18 @@ void Kernel::build_consumer_nodes()
 					dev = "8:" + std::to_string(16 * h + partition) + "\n";
 				}
 				const int node = parts.partition.empty() ? disk : tree.dir(disk, parts.partition);
-				tree.depend(node, dep);
-				tree.file(node, "dev", dev, {dep});
+				tree.file(node, "dev", dev);
 				host.link(class_block, name,
-					  relative_link(host_path(class_block), extra_path(node)), {dep});
+					  relative_link(host_path(class_block), extra_path(node)));
 				break;
 			}
 			case ConsumerKind::drm_card: {
 				const int node = tree.dir(tree.dir(none, "drm"), name);
-				tree.depend(node, dep);
 				unsigned minor = drm_minor++;
 				if (name.starts_with("card") && name.size() > 4)
 					minor = unsigned(std::strtoul(name.c_str() + 4, nullptr, 10));
-				tree.file(node, "dev", "226:" + std::to_string(minor) + "\n", {dep});
-				host.link(class_drm, name, relative_link(host_path(class_drm), extra_path(node)),
-					  {dep});
+				tree.file(node, "dev", "226:" + std::to_string(minor) + "\n");
+				host.link(class_drm, name, relative_link(host_path(class_drm), extra_path(node)));
 				break;
 			}
 			case ConsumerKind::framebuffer: {
@@ -316,28 +302,13 @@ void Kernel::build_consumer_nodes()
 				const int platform = host.dir(none, "platform", Loc{LocKind::sys_devices});
 				int node = host.dir(platform, framebuffer_platform_device(consumer.topo));
 				node = host.dir(host.dir(node, "graphics"), fb);
-				host.depend(node, dep, platform);
-				host.file(node, "dev", "29:" + std::to_string(consumer.number) + "\n", {dep});
+				host.file(node, "dev", "29:" + std::to_string(consumer.number) + "\n");
 				host.link(class_graphics, fb,
-					  relative_link(host_path(class_graphics), host_path(node)), {dep});
+					  relative_link(host_path(class_graphics), host_path(node)));
 				break;
 			}
 			}
 		}
-	}
-
-	/* A root hub is there while any device on its bus is, and takes devnum 1. */
-	for (const auto &[bus, hub] : root_hubs) {
-		Device &device = devices_[hub.device];
-		TreeBuilder tree(device.extra);
-		const std::vector<Dep> deps = device.extra[hub.node].deps;
-		const auto [product, product_name] = root_hub_identity(device.topo);
-		usb_identity(tree, hub.node, "1d6b", product, product_name, true, bus, 1, deps);
-		const std::string root = "usb" + std::to_string(bus);
-		host.link(usb_devices, root,
-			  relative_link(host_path(usb_devices),
-					path_of(Loc{LocKind::extra, hub.device, hub.node})),
-			  deps);
 	}
 }
 

@@ -115,7 +115,8 @@ std::string modalias(const testing::TopologyDevice &topo)
  * Config space as a root reader sees its first 256 bytes; the standard
  * header matches what materialize() writes for the same device.
  */
-std::string config_space(const testing::TopologyDevice &topo, bool bound)
+std::string config_space(const testing::TopologyDevice &topo, bool bound, uint8_t secondary,
+			 uint8_t subordinate)
 {
 	std::string config(256, '\0');
 	if (topo.inaccessible) {
@@ -141,6 +142,10 @@ std::string config_space(const testing::TopologyDevice &topo, bool bound)
 	if ((topo.header_type & 0x7f) == 0) {
 		put16(0x2c, topo.subsystem_vendor.value());
 		put16(0x2e, topo.subsystem_device.value());
+	} else if ((topo.header_type & 0x7f) == 1) {
+		config[0x18] = char(topo.address.bus());
+		config[0x19] = char(secondary);
+		config[0x1a] = char(subordinate);
 	}
 	return config;
 }
@@ -275,8 +280,26 @@ std::string Kernel::attr_content(const Device &device, Attr attr) const
 		return topo.boot_vga.value_or(false) ? "1\n" : "0\n";
 	case Attr::class_code:
 		return hex("0x%06x\n", topo.class_code.value());
-	case Attr::config:
-		return config_space(topo, bound);
+	case Attr::config: {
+		/* A bridge's bus numbers: the bus of its first child and the highest bus behind it. */
+		uint8_t secondary = 0;
+		uint8_t subordinate = 0;
+		std::vector<int> below(device.children);
+		for (size_t i = 0; i < below.size(); i++) {
+			const Device &child = devices_[below[i]];
+			if (!child.present)
+				continue;
+			const uint8_t bus = child.topo.address.bus();
+			if (child.parent == int(&device - devices_.data()) && child.pf == none &&
+			    (secondary == 0 || bus < secondary))
+				secondary = bus;
+			subordinate = std::max(subordinate, bus);
+			below.insert(below.end(), child.children.begin(), child.children.end());
+		}
+		if (secondary == 0)
+			secondary = subordinate;
+		return config_space(topo, bound, secondary, subordinate);
+	}
 	case Attr::device:
 		return hex("0x%04x\n", topo.device.value());
 	case Attr::driver_override:
@@ -353,20 +376,6 @@ bool Kernel::consumer_present(const Device &device, const Consumer &consumer) co
 	return device.driver != none && drivers_[device.driver].name == consumer.driver;
 }
 
-bool Kernel::dep_present(const Dep &dep) const
-{
-	const Device &device = devices_[dep.device];
-	return consumer_present(device, device.consumers[dep.consumer]);
-}
-
-bool Kernel::extra_present(const ExtraNode &node) const
-{
-	if (node.deps.empty())
-		return true;
-	return std::any_of(node.deps.begin(), node.deps.end(),
-			   [&](const Dep &dep) { return dep_present(dep); });
-}
-
 const std::vector<ExtraNode> &Kernel::extra_list(const Loc &loc) const
 {
 	if (loc.kind == Kind::extra || loc.kind == Kind::device_dir)
@@ -387,8 +396,6 @@ std::optional<Loc> Kernel::lookup_extra(const Loc &dir, std::string_view name) c
 			continue;
 		if (parent == none && !device_tree && !(node.anchor == dir))
 			continue;
-		if (!extra_present(node))
-			return std::nullopt;
 		return Loc{device_tree ? Kind::extra : Kind::host_extra, device_tree ? dir.a : 0,
 			   int(i)};
 	}
@@ -406,8 +413,7 @@ void Kernel::add_extra_entries(const Loc &dir, std::vector<DirEntry> &list) cons
 			continue;
 		if (parent == none && !device_tree && !(node.anchor == dir))
 			continue;
-		if (extra_present(node))
-			list.push_back(DirEntry{node.name, node.type});
+		list.push_back(DirEntry{node.name, node.type});
 	}
 }
 
@@ -657,7 +663,11 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 	case Kind::module_dir:
 		if (auto file = index_of(module_file_names, name))
 			return Loc{Kind::module_file, dir.a, *file};
-		if (name == "drivers")
+		/* The directory holds links to the module's PCI drivers and exists only with one. */
+		if (name == "drivers" &&
+		    std::any_of(drivers_.begin(), drivers_.end(), [&](const Driver &driver) {
+			    return driver.loaded && driver.module == modules_[dir.a];
+		    }))
 			return Loc{Kind::module_drivers, dir.a};
 		return std::nullopt;
 
@@ -704,7 +714,11 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 	}
 
 	case Kind::dev:
-		if (name == "vfio")
+		/* The vfio directory exists while it holds a node. */
+		if (name == "vfio" && (topology_.vfio_container ||
+				       std::any_of(groups_.begin(), groups_.end(), [&](const auto &group) {
+					       return group_has_vfio_member(group.first);
+				       })))
 			return Loc{Kind::dev_vfio};
 		return std::nullopt;
 
@@ -967,6 +981,8 @@ result<Loc> Kernel::walk(std::string_view path, bool follow_last, int depth) con
 	/* Consumer links point at consumer nodes, so two hops always suffice. */
 	if (depth > 8)
 		return fs_error(ELOOP, path, "has too many levels of symbolic links");
+
+	refresh_consumer_nodes();
 
 	Loc current{Kind::root};
 	std::string_view rest = path;
@@ -1235,7 +1251,8 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 	case Kind::module_dir:
 		for (auto name : module_file_names)
 			add(std::string(name), file);
-		add("drivers", dir);
+		if (lookup(loc, "drivers"))
+			add("drivers", dir);
 		break;
 	case Kind::module_drivers:
 		for (const auto &driver : drivers_) {
@@ -1266,7 +1283,8 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 		break;
 	}
 	case Kind::dev:
-		add("vfio", dir);
+		if (lookup(loc, "vfio"))
+			add("vfio", dir);
 		break;
 	case Kind::dev_vfio:
 		if (topology_.vfio_container)

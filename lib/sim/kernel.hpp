@@ -39,14 +39,6 @@ struct Driver {
 	std::string path; /* "sys/bus/pci/drivers/<name>" */
 };
 
-/* A consumer of a device: the pair of indexes that decides whether a node is present. */
-struct Dep {
-	int device = none;
-	int consumer = none;
-
-	bool operator==(const Dep &) const = default;
-};
-
 /* The kinds of node in the simulated tree; what Loc::a and Loc::b mean depends on the kind. */
 enum class LocKind : uint8_t {
 	root,
@@ -113,23 +105,22 @@ struct Loc {
 };
 
 /*
- * A file, directory or link that consumers bring: beneath a device's
- * directory (Device::extra), or elsewhere in the tree (Kernel::host_extra_,
- * such as the sys/class links to them).
+ * A file, directory or link that present consumers bring: beneath a
+ * device's directory (Device::extra), or elsewhere in the tree
+ * (Kernel::host_extra_, such as the sys/class links to them).
  */
 struct ExtraNode {
 	int parent = none; /* index in the same list; none for a top node */
 	std::string name;
 	EntryType type = EntryType::directory;
-	std::string content;   /* a file's content, or a link's relative target */
-	std::vector<Dep> deps; /* present while any of these consumers is; always when empty */
-	Loc anchor;            /* host tree top nodes: the directory they sit in */
+	std::string content; /* a file's content, or a link's relative target */
+	Loc anchor;          /* host tree top nodes: the directory they sit in */
 };
 
 struct Consumer {
 	testing::TopologyConsumer topo;
 	std::string driver; /* present while the device is bound to this driver; empty: always */
-	unsigned number = 0; /* ifindex of an interface, N of a framebuffer fbN */
+	mutable unsigned number = 0; /* N of a framebuffer fbN, while present */
 };
 
 struct Device {
@@ -153,7 +144,8 @@ struct Device {
 	std::vector<int> vfs;      /* VF slots by index, none until first created */
 
 	std::vector<Consumer> consumers;
-	std::vector<ExtraNode> extra;
+	/* Rebuilt from the present consumers when they change; see Kernel::refresh_consumer_nodes(). */
+	mutable std::vector<ExtraNode> extra;
 };
 
 struct Root {
@@ -278,8 +270,9 @@ private:
 	void add_consumers(int index);
 	void place(int index);
 	int create_vf(int pf, unsigned n);
-	void build_consumer_nodes();
+	void refresh_consumer_nodes() const;
 	std::string host_path(int node) const;
+	void consumers_changed(int device);
 
 	/* Matching and probing (rules.cpp) */
 	bool id_matches(const Device &device, const testing::IdMatch &id) const;
@@ -316,8 +309,6 @@ private:
 	Loc follow(const Loc &link) const;
 	bool attr_present(const Device &device, Attr attr) const;
 	std::string attr_content(const Device &device, Attr attr) const;
-	bool extra_present(const ExtraNode &node) const;
-	bool dep_present(const Dep &dep) const;
 	bool consumer_present(const Device &device, const Consumer &consumer) const;
 	const std::vector<ExtraNode> &extra_list(const Loc &loc) const;
 	std::optional<Loc> lookup_extra(const Loc &dir, std::string_view name) const;
@@ -341,8 +332,10 @@ private:
 	std::vector<std::string> available_modules_;
 	std::map<unsigned, std::vector<int>> groups_; /* present members by address */
 	std::map<std::string, std::vector<Holder>, std::less<>> holders_;
-	std::vector<ExtraNode> host_extra_;
-	std::vector<unsigned> ifindex_;   /* per net consumer, in load order */
+	/* Devices with consumers, by address: the order materialize() numbers them in. */
+	std::vector<int> consumer_devices_;
+	mutable std::vector<ExtraNode> host_extra_;
+	mutable bool consumers_dirty_ = true;
 };
 
 /* Drivers that manage DMA ownership themselves: VFIO drivers, pci-stub, pcieport. */

@@ -156,9 +156,14 @@ result<Kernel> Kernel::load(const testing::Topology &topology, const Options &op
 		}
 	}
 
-	for (size_t i = 0; i < kernel.devices_.size(); i++)
+	for (size_t i = 0; i < kernel.devices_.size(); i++) {
 		kernel.add_consumers(int(i));
-	kernel.build_consumer_nodes();
+		if (!kernel.devices_[i].consumers.empty())
+			kernel.consumer_devices_.push_back(int(i));
+	}
+	std::sort(kernel.consumer_devices_.begin(), kernel.consumer_devices_.end(), [&](int a, int b) {
+		return kernel.devices_[a].topo.address < kernel.devices_[b].topo.address;
+	});
 
 	for (auto &device : kernel.devices_) {
 		if (device.present && device.topo.iommu_group)
@@ -249,7 +254,7 @@ void Kernel::place(int index)
 	insert_sorted(it->devices, index, devices_);
 }
 
-/* Creates or revives the slot of VF n of a PF, fresh as the kernel adds it, unbound. */
+/* Creates or revives the slot of VF n of a PF, fresh and unbound, not yet on the bus. */
 int Kernel::create_vf(int pf, unsigned n)
 {
 	if (devices_[pf].vfs[n] != none) {
@@ -281,7 +286,9 @@ int Kernel::create_vf(int pf, unsigned n)
 	else
 		topo.iommu_group = physfn.topo.iommu_group;
 
+	/* Absent until enable_vfs() adds it to the bus and its group. */
 	Device vf;
+	vf.present = false;
 	vf.topo = topo;
 	vf.name = topo.address.to_string();
 	vf.reset_methods = topo.reset_methods;

@@ -206,11 +206,19 @@ Outcome Kernel::probe(int index, int driver_index)
 void Kernel::attach(int index, int driver_index)
 {
 	devices_[index].driver = driver_index;
+	consumers_changed(index);
 }
 
 void Kernel::detach(int index)
 {
 	devices_[index].driver = none;
+	consumers_changed(index);
+}
+
+void Kernel::consumers_changed(int index)
+{
+	if (!devices_[index].consumers.empty())
+		consumers_dirty_ = true;
 }
 
 void Kernel::force_attach(int index, int driver_index)
@@ -257,6 +265,7 @@ void Kernel::set_present(int index, bool present)
 	if (device.present == present)
 		return;
 	device.present = present;
+	consumers_changed(index);
 	if (!device.topo.iommu_group)
 		return;
 	auto &members = groups_[*device.topo.iommu_group];

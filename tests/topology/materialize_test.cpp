@@ -6,6 +6,7 @@
  * checked directly, through LiveHost and through lspci.
  */
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -606,4 +607,53 @@ TEST_CASE("materialize: the 4,096-function host")
 	auto groups = host->list("sys/kernel/iommu_groups");
 	REQUIRE(groups);
 	CHECK(groups.value().size() == 4113);
+}
+
+TEST_CASE("materialize: mount paths are escaped as in proc/mounts")
+{
+	Topology topology = topology_test::load_catalogue("nvme-mounted");
+	topology.devices.back().consumers[0].mountpoint = "/srv/vm images\\old";
+
+	TempDir dir;
+	const fs::path root = materialized(topology, dir);
+	CHECK(read_file(root / "proc/mounts").ends_with("/dev/nvme0n1 /srv/vm\\040images\\134old ext4 "
+							"rw,relatime 0 0\n"));
+}
+
+TEST_CASE("materialize: one process holding two nodes gets two descriptors")
+{
+	Topology topology = topology_test::load_catalogue("sriov-nic");
+	for (uint8_t function = 0; function < 2; function++)
+		topology.find(PciAddress(0, 0x86, 1, function))->driver = "vfio-pci";
+	for (TopologyDevice &device : topology.devices) {
+		for (TopologyConsumer &consumer : device.consumers)
+			consumer.driver = device.physfn ? "iavf" : "ice";
+	}
+	topology.holders["dev/vfio/32"] = {{900, "qemu-system-x86"}};
+	topology.holders["dev/vfio/33"] = {{900, "qemu-system-x86"}, {901, "crosvm"}};
+	topology.holders["dev/vfio/vfio"] = {{900, "qemu-system-x86"}};
+
+	TempDir dir;
+	const fs::path root = materialized(topology, dir);
+
+	CHECK(link_target(root / "proc/900/fd/3") == "/dev/vfio/32");
+	CHECK(link_target(root / "proc/900/fd/4") == "/dev/vfio/33");
+	CHECK(link_target(root / "proc/900/fd/5") == "/dev/vfio/vfio");
+	CHECK(link_target(root / "proc/901/fd/3") == "/dev/vfio/33");
+	CHECK(read_file(root / "proc/901/comm") == "crosvm\n");
+	CHECK(fs::exists(root / "dev/vfio/32"));
+	CHECK(fs::exists(root / "dev/vfio/33"));
+	CHECK_FALSE(fs::exists(root / "dev/vfio/34"));
+
+	/* The VFs left on iavf keep their interfaces; those on vfio-pci lose them. */
+	CHECK_FALSE(fs::exists(fs::symlink_status(root / "sys/class/net/ens2f0v0")));
+	CHECK(fs::exists(fs::symlink_status(root / "sys/class/net/ens2f0v2")));
+
+	auto host = open_host(root);
+	auto holders = host->holders("dev/vfio/33");
+	REQUIRE(holders);
+	std::vector<Holder> sorted = holders.value();
+	std::sort(sorted.begin(), sorted.end(),
+		  [](const Holder &a, const Holder &b) { return a.pid < b.pid; });
+	CHECK(sorted == std::vector<Holder>{{900, "qemu-system-x86"}, {901, "crosvm"}});
 }

@@ -239,7 +239,9 @@ TEST_CASE("topology: wrong types name the JSON pointer and the expected form")
 		 [](json::value &d) { d.as_object()["vfio_container"] = "yes"; },
 		 "invalid topology at /vfio_container: expected true or false, found \"yes\""},
 		{"driver ID without colon",
-		 [](json::value &d) { d.at("drivers").as_array()[1].as_object()["ids"] = {"80861592"}; },
+		 [](json::value &d) {
+			 d.at("drivers").as_array()[1].as_object()["ids"] = json::array{"80861592"};
+		 },
 		 "invalid topology at /drivers/1/ids/0: expected vendor:device as \"8086:1592\" "
 		 "(device \"ffff\" matches any), found \"80861592\""},
 		{"module list with a number",
@@ -317,7 +319,7 @@ TEST_CASE("topology: rules between devices are checked")
 		{"driver not loaded",
 		 [](json::value &d) {
 			 d.at("modules") = {"iavf", "vfio_pci"};
-			 d.as_object()["available_modules"] = {"ice"};
+			 d.as_object()["available_modules"] = json::array{"ice"};
 		 },
 		 "invalid topology at /devices/2/driver: driver \"ice\" is not loaded: its module "
 		 "\"ice\" is not in /modules"},
