@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "executor.hpp"
+#include "log.hpp"
 #include "plan_internal.hpp"
 #include "sysfs_paths.hpp"
 
@@ -157,14 +158,18 @@ void Executor::allow_module_reload(std::string driver, std::string module)
 result<void> Executor::write(const Step &step, const std::string &path, const std::string &value)
 {
 	report_.writes++;
+	PCIPASS_LOG(txn, debug, "writing '" + trim(value) + "' to '" + path + "'");
 
 	Host &host = host_;
 	auto written = call_with_deadline([&host, path, value]() { return host.write(path, value); },
 					  deadlines_.write, step.device, abandoned_);
-	if (written)
+	if (written) {
+		PCIPASS_LOG(txn, debug, "wrote '" + path + "'");
 		return success();
+	}
 
 	Error error = written.error();
+	PCIPASS_LOG(txn, debug, "writing '" + path + "' failed: " + error.describe());
 	if (error.code == errc::timed_out && error.sys_errno == 0) {
 		error.path = path;
 		error.message = "writing '" + trim(value) + "' to '" + path + "' for " + step.device +
@@ -179,6 +184,7 @@ result<void> Executor::write(const Step &step, const std::string &path, const st
 result<void> Executor::load_module(const Step &step, const std::string &module)
 {
 	report_.writes++;
+	PCIPASS_LOG(txn, debug, "loading module " + module);
 
 	Host &host = host_;
 	auto loaded = call_with_deadline([&host, module]() { return host.load_module(module); },
@@ -486,8 +492,10 @@ std::vector<Stranded> Executor::roll_back(const std::vector<std::string> &touche
 	std::vector<Stranded> stranded;
 
 	for (auto it = touched.rbegin(); it != touched.rend(); ++it) {
-		if (in_doubt_.count(*it))
+		if (in_doubt_.count(*it)) {
+			PCIPASS_LOG(txn, debug, *it + " is in doubt, skipping");
 			continue;
+		}
 
 		const JournalUnit *unit = nullptr;
 		for (const auto &candidate : units)
@@ -496,9 +504,12 @@ std::vector<Stranded> Executor::roll_back(const std::vector<std::string> &touche
 		if (!unit)
 			continue;
 
+		PCIPASS_LOG(txn, debug, "returning " + *it + " to its recorded state");
 		auto restored = restore(*unit);
-		if (!restored)
+		if (!restored) {
+			PCIPASS_LOG(txn, debug, "returning " + *it + " failed: " + restored.error().describe());
 			stranded.push_back({*it, restored.error()});
+		}
 	}
 	return stranded;
 }

@@ -6,6 +6,7 @@
  */
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -73,11 +74,12 @@ std::string state_text(const pcipass::DeviceState &state)
 void print_findings(const std::vector<pcipass::PreflightFinding> &findings)
 {
 	for (const auto &finding : findings)
-		std::cout << (finding.blocking ? "  refused: " : "  warning: ")
+		std::cout << (finding.blocking ? "  rejected: " : "  warning: ")
 			  << pcipass::errc_name(finding.code) << ": " << finding.message << "\n";
 }
 
-void print_plan(const pcipass::Plan &plan)
+/* The plan in human form; with_steps lists each write and its undo. */
+void print_plan(const pcipass::Plan &plan, bool with_steps)
 {
 	std::cout << pcipass::operation_name(plan.operation) << " plan";
 	if (!plan.driver.empty() && plan.operation == pcipass::Operation::bind)
@@ -102,8 +104,18 @@ void print_plan(const pcipass::Plan &plan)
 
 	print_findings(plan.findings);
 
-	if (plan.steps.empty() && !plan.blocked())
+	if (plan.blocked()) {
+		std::cout << "  rejected: nothing will be written\n";
+		return;
+	}
+	if (plan.steps.empty()) {
 		std::cout << "  nothing to write: the host already holds this state\n";
+		return;
+	}
+	if (!with_steps) {
+		std::cout << "  " << plan.steps.size() << " writes planned\n";
+		return;
+	}
 	for (size_t i = 0; i < plan.steps.size(); i++) {
 		std::cout << "  " << i + 1 << ". " << plan.steps[i].step.describe();
 		if (plan.steps[i].inverse)
@@ -172,8 +184,15 @@ std::string state_dir_for(const Context &context)
 	return pcipass::default_state_dir();
 }
 
+/*
+ * Opens the engine for a command. SIGPIPE is ignored from here on: a
+ * reader that closes stdout (pcipassctl bind ... | head) must not kill the
+ * process between two writes of a transaction; output then fails quietly.
+ */
 pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context)
 {
+	std::signal(SIGPIPE, SIG_IGN);
+
 	BOOST_OUTCOME_TRY(auto host, context.host());
 
 	pcipass::EngineOptions options;
@@ -255,7 +274,7 @@ int run_plan(Context &context, const TransactionOptions &options)
 	if (context.json())
 		std::cout << pcipass::to_json(plan.value()) << "\n";
 	else
-		print_plan(plan.value());
+		print_plan(plan.value(), true);
 	return plan.value().blocked() ? exit_failed : exit_ok;
 }
 
@@ -274,7 +293,7 @@ int run_move(Context &context, const TransactionOptions &options, pcipass::Opera
 	if (!plan)
 		return report(plan.error());
 	if (!context.json())
-		print_plan(plan.value());
+		print_plan(plan.value(), false);
 	if (plan.value().blocked()) {
 		if (context.json())
 			std::cout << pcipass::to_json(plan.value()) << "\n";
