@@ -27,7 +27,8 @@ using namespace txntest;
 
 namespace {
 
-constexpr int iterations = 25;
+/* Binds each worker commits, each followed by its release. */
+constexpr int iterations = 20;
 
 /* The GPU desktop plus a NIC alone in group 3. */
 Topology two_groups()
@@ -125,7 +126,14 @@ bool churn(Engine &engine, sim::Host &host, bool own_host, const sim::State &ini
 {
 	const auto moved = closure_of(devices);
 
-	for (int i = 0; i < iterations; i++) {
+	/* Refusals do not count, so that every worker also commits while the others churn. */
+	int commits = 0;
+	for (int attempt = 0; commits < iterations; attempt++) {
+		if (attempt > 400 * iterations) {
+			problem = owner + " committed only " + std::to_string(commits) + " times";
+			return false;
+		}
+
 		log.next_call();
 		auto bound = engine.bind(request(devices, owner), &log);
 		if (!bound) {
@@ -133,8 +141,10 @@ bool churn(Engine &engine, sim::Host &host, bool own_host, const sim::State &ini
 				problem = owner + " bind: " + bound.error().describe();
 				return false;
 			}
+			std::this_thread::sleep_for(std::chrono::microseconds(200));
 			continue;
 		}
+		commits++;
 
 		const auto state = host.state();
 		for (const auto &device : moved) {
