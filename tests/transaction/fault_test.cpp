@@ -68,17 +68,36 @@ struct Run {
 	std::unique_ptr<Engine> engine;
 };
 
+DeviceGraph scan(const Topology &topology)
+{
+	auto sim_host = sim::Host::create(topology).value();
+	FramebufferHost host(*sim_host);
+	ScanOptions scan;
+	scan.names = false;
+	return DeviceGraph::scan(host, scan).value();
+}
+
+/* The topology with nothing mounted and no default route, so that those groups can move too. */
+Topology unused(Topology topology)
+{
+	for (auto &device : topology.devices) {
+		for (auto &consumer : device.consumers) {
+			consumer.mountpoint.clear();
+			consumer.default_route = false;
+		}
+	}
+	return topology;
+}
+
 std::vector<Case> make_cases()
 {
 	std::vector<Case> cases;
 
 	for (const auto &name : catalogue_names()) {
 		const Topology topology = catalogue(name);
-		auto sim_host = sim::Host::create(topology).value();
-		FramebufferHost host(*sim_host);
-		ScanOptions scan;
-		scan.names = false;
-		const DeviceGraph graph = DeviceGraph::scan(host, scan).value();
+		const Topology idle = unused(topology);
+		const DeviceGraph graph = scan(topology);
+		const DeviceGraph idle_graph = scan(idle);
 
 		std::set<unsigned> groups;
 		for (const Device &device : graph.devices()) {
@@ -93,13 +112,19 @@ std::vector<Case> make_cases()
 			/* Long enough that only an injected block ever passes it, even on a loaded machine. */
 			request.options.deadlines.write = std::chrono::seconds(10);
 
-			const Plan plan = plan_bind(graph, request, {});
+			std::string label = name + " " + device.address.to_string();
+			const Topology *host = &topology;
+			Plan plan = plan_bind(graph, request, {});
+			if (plan.blocked()) {
+				plan = plan_bind(idle_graph, request, {});
+				host = &idle;
+				label += " (unmounted, no route)";
+			}
 			if (plan.blocked() || plan.steps.empty())
 				continue;
 
-			const std::string label = name + " " + device.address.to_string();
-			cases.push_back({label + " bind", topology, Operation::bind, request});
-			cases.push_back({label + " release", topology, Operation::release, request});
+			cases.push_back({label + " bind", *host, Operation::bind, request});
+			cases.push_back({label + " release", *host, Operation::release, request});
 		}
 	}
 	return cases;
