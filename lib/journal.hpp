@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -65,6 +66,14 @@ struct JournalState {
 	bool clean() const;
 	const JournalUnit *unit(std::string_view device) const;
 };
+
+/*
+ * Replays the content of a journal file into the state it records. Pure;
+ * an empty content gives a state that does not exist. Errors:
+ * journal_corrupt with "line N: reason" when a line is truncated, not
+ * JSON, foreign (another schema) or out of order.
+ */
+result<JournalState> parse_journal(std::string_view content) noexcept;
 
 class Journal
 {
