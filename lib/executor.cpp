@@ -63,12 +63,28 @@ Error step_error(Error error, const Step &step)
 	return error;
 }
 
+/*
+ * A path the host layer refuses never reached the kernel: one escaping the
+ * root, or a malformed one (invalid_argument without an errno, unlike the
+ * kernel's EINVAL).
+ */
+bool refused_by_host(const result<void> &written)
+{
+	if (written)
+		return false;
+	const Error &error = written.error();
+	return error.code == errc::escapes_root ||
+	       (error.code == errc::invalid_argument && error.sys_errno == 0);
+}
+
 Error mismatch(errc code, const Step &step, const result<void> &written, std::string message)
 {
 	Error error = make_error(code, std::move(message), step.device, step.path);
 	if (!written) {
 		error.sys_errno = written.error().sys_errno;
-		if (error.sys_errno != 0)
+		if (refused_by_host(written))
+			error.message += "; the write was refused: " + written.error().message;
+		else if (error.sys_errno != 0)
 			error.message += "; the write returned " + errno_text(error.sys_errno);
 	}
 	return step_error(std::move(error), step);
@@ -304,7 +320,8 @@ result<bool> Executor::perform_bind(const Step &step)
 			   " ms after a successful write to '" + step.path + "'";
 	else if (!after.empty())
 		message += ", which holds it";
-	return mismatch(errc::bind_failed, step, written, std::move(message));
+	return mismatch(refused_by_host(written) ? written.error().code : errc::bind_failed, step, written,
+			std::move(message));
 }
 
 result<bool> Executor::perform_probe(const Step &step)
