@@ -16,8 +16,8 @@ namespace pcipassctl {
  * A stream buffer that forwards to another and prints every control byte
  * below 0x20 except newline and tab as "\xNN". Names that pcipassctl
  * prints come from trees under --root, from /proc/mounts and from
- * topology files, so they may hold terminal escape sequences or carriage
- * returns that would rewrite what the user sees. JSON output passes
+ * topology files, so they may contain terminal escape sequences or
+ * carriage returns that would rewrite the user's screen. JSON output passes
  * unchanged, because Boost.JSON already escapes those bytes in strings.
  */
 class EscapingBuffer final : public std::streambuf

@@ -3,9 +3,10 @@
  * Copyright (C) 2026 The pcipass authors
  *
  * Fuzzes the one-value attribute parsers: hex IDs, decimal integers,
- * booleans, driver_override and reset_method. Invariants: every failure
- * is malformed_attribute; each parsed value written back as the kernel
- * prints it parses to the same value.
+ * booleans, driver_override and reset_method. Invariants:
+ * - every failure is malformed_attribute;
+ * - each parsed value, written back as the kernel prints it, parses to the
+ *   same value.
  */
 
 #include <cstddef>

@@ -5,13 +5,14 @@
  * Fuzzes the C ABI entry points that take JSON or text about a scanned
  * graph: pcipass_objects_build, pcipass_claim_validate and
  * pcipass_libvirt_hostdev, over the materialized GPU workstation.
- *
- * Invariants: each returns one of its documented statuses (never
- * PCIPASS_E_INTERNAL), sets its output exactly on PCIPASS_OK and an error
- * object with the same code otherwise; what it returns is JSON of its
- * schema; every claim built has exactly one owner reference, carrying the
- * uid the request gave for its device; a claim check is valid exactly
- * when it lists no problem.
+ * Invariants:
+ * - each returns one of its documented statuses, never PCIPASS_E_INTERNAL;
+ * - it sets its output exactly on PCIPASS_OK, and otherwise an error object
+ *   with the same code;
+ * - what it returns is JSON of its schema;
+ * - every claim built has exactly one owner reference, carrying the uid the
+ *   request gave for its device;
+ * - a claim check is valid exactly when it lists no problem.
  */
 
 #include <cstddef>

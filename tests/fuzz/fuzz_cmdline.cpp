@@ -2,10 +2,11 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the kernel command line parsers. Invariants: parse_cmdline drops
- * at most one trailing newline; a parameter's value never holds a double
- * quote; on a command line without quotes, cmdline_parameter agrees with a
- * plain whitespace split that stops at "--" and keeps the last occurrence.
+ * Fuzzes the kernel command line parsers. Invariants:
+ * - parse_cmdline drops at most one trailing newline;
+ * - a parameter's value never contains a double quote;
+ * - on a command line without quotes, cmdline_parameter agrees with a plain
+ *   whitespace split that stops at "--" and keeps the last occurrence.
  */
 
 #include <cstddef>

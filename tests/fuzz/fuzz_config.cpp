@@ -2,10 +2,12 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the config space header parser. Invariants: it fails exactly when
- * fewer than 64 bytes are given, with malformed_attribute; the result
- * depends only on the first 64 bytes; the IDs, class and header type are
- * the little-endian fields at their standard offsets.
+ * Fuzzes the config space header parser. Invariants:
+ * - it fails with malformed_attribute exactly when fewer than 64 bytes are
+ *   given;
+ * - the result depends only on the first 64 bytes;
+ * - the IDs, class and header type are the little-endian fields at their
+ *   standard offsets.
  */
 
 #include <cstddef>

@@ -2,10 +2,11 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the /proc/fb parser and the firmware framebuffer names.
- * Invariants: every failure is malformed_attribute; a parse gives one
- * entry per non-empty line; entries written back parse to the same
- * entries; only the firmware framebuffers' IDs map to a driver name.
+ * Fuzzes the /proc/fb parser and the firmware framebuffer names. Invariants:
+ * - every failure is malformed_attribute;
+ * - a parse gives one entry per non-empty line;
+ * - entries written back parse to the same entries;
+ * - only the firmware framebuffers' IDs map to a driver name.
  */
 
 #include <cstddef>

@@ -3,20 +3,20 @@
  * Copyright (C) 2026 The pcipass authors
  *
  * Fuzzes the transaction journal: its parser over arbitrary bytes, its
- * writer, and recovery from what it records.
- *
- * Invariants: every failure is journal_corrupt naming the line; since a
- * crash may stop the writer after any line, every line-prefix of an
- * accepted journal is accepted too; what an accepted journal records,
- * written again through Journal, reads back equal. An accepted journal of
- * an unfinished transaction is recovered against the simulated GPU
- * workstation: recovery fails only with a transaction error code, writes
- * only beneath sys/, and once it succeeds, a second recovery writes
- * nothing and reports no change.
+ * writer, and recovery from what it records. Invariants:
+ * - every failure is journal_corrupt naming the line;
+ * - every line-prefix of an accepted journal is accepted too, because a
+ *   crash may stop the writer after any line;
+ * - what an accepted journal records, written again through Journal, reads
+ *   back equal;
+ * - an accepted journal of an unfinished transaction is recovered against
+ *   the simulated GPU workstation. Recovery fails only with a transaction
+ *   error code and writes only beneath sys/. Once it succeeds, a second
+ *   recovery writes nothing and reports no change.
  *
  * The seed corpus holds journals that a bind of the workstation's GPU
- * group left when the simulator crashed after 1 to 11 writes, plus
- * committed, rolled-back and failed ones.
+ * group left when the simulator crashed after 1 to 11 writes, one of a
+ * release that crashed, and committed, rolled-back and failed ones.
  */
 
 #include <chrono>

@@ -4,11 +4,12 @@
  *
  * Fuzzes the resolution of symlink targets read from a tree, which decides
  * whether pcipass follows a link at all. The input is the link's
- * directory, a newline, and its target. Invariants: every failure is
- * escapes_root; a resolved path is relative, with no empty, "." or ".."
- * component; it is what std::filesystem's lexical normalization of
- * directory/target gives, and resolution fails exactly when that climbs
- * above the root or the target is absolute or empty.
+ * directory, a newline, and its target. Invariants:
+ * - every failure is escapes_root;
+ * - a resolved path is relative, with no empty, "." or ".." component;
+ * - it equals std::filesystem's lexical normalization of directory/target;
+ * - resolution fails exactly when that normal form climbs above the root,
+ *   or the target is absolute or empty.
  */
 
 #include <cstddef>

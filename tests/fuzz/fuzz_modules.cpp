@@ -2,10 +2,11 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the /proc/modules parser. Invariants: every failure is
- * malformed_attribute; names come out sorted, unique, non-empty, free of
- * whitespace and each the first field of an input line; written back as
- * /proc/modules lines they parse to the same names.
+ * Fuzzes the /proc/modules parser. Invariants:
+ * - every failure is malformed_attribute;
+ * - names come out sorted, unique, non-empty and free of whitespace, each
+ *   the first field of an input line;
+ * - written back as /proc/modules lines, they parse to the same names.
  */
 
 #include <algorithm>

@@ -2,10 +2,11 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the /proc/mounts and /proc/swaps parsers. Invariants: every
- * failure is malformed_attribute; a parse gives one entry per non-blank
- * line; entries written back with the kernel's octal escapes parse to the
- * same entries.
+ * Fuzzes the /proc/mounts and /proc/swaps parsers. Invariants:
+ * - every failure is malformed_attribute;
+ * - a parse gives one entry per non-blank line;
+ * - entries written back with the kernel's octal escapes parse to the same
+ *   entries.
  */
 
 #include <cstddef>

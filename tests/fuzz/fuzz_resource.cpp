@@ -2,10 +2,12 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the resource file parser. Invariants: every failure is
- * malformed_attribute; a parse gives one region per line, no used region
- * ends below its start, and the regions written back in the kernel's
- * format parse to the same regions.
+ * Fuzzes the resource file parser. Invariants:
+ * - every failure is malformed_attribute;
+ * - a parse gives one region per line, and no used region ends below its
+ *   start;
+ * - the regions written back in the kernel's format parse to the same
+ *   regions.
  */
 
 #include <cstddef>

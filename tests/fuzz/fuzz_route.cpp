@@ -3,9 +3,10 @@
  * Copyright (C) 2026 The pcipass authors
  *
  * Fuzzes the /proc/net/route and /proc/net/ipv6_route parsers. Invariants:
- * every failure is malformed_attribute; the interfaces come out sorted and
- * unique, each the first (IPv4) or tenth (IPv6) field of an input line; a
- * table of default routes through them parses to the same interfaces.
+ * - every failure is malformed_attribute;
+ * - the interfaces come out sorted and unique, and each appears in the
+ *   input;
+ * - a table of default routes through them parses to the same interfaces.
  */
 
 #include <algorithm>

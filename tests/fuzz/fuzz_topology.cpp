@@ -2,13 +2,15 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the topology format and what is built from it. Invariants: every
- * failure is invalid_argument; an accepted topology passes
- * validate_topology, prints back to a document that parses to an equal
- * topology and prints identically, and loads into the simulated kernel.
- * For small topologies, the device graph scanned from the simulator equals
- * the one scanned through LiveHost from materialize()'s tree, and
- * materialize() writes nothing beside its directory.
+ * Fuzzes the topology format and what is built from it. Invariants:
+ * - every failure is invalid_argument;
+ * - an accepted topology passes validate_topology, prints back to a
+ *   document that parses to an equal topology, and prints identically;
+ * - it loads into the simulated kernel, whose own topology loads back to
+ *   an equal state;
+ * - for small topologies, the device graph scanned from the simulator
+ *   equals the one scanned through LiveHost from materialize()'s tree, and
+ *   materialize() writes nothing beside its directory.
  */
 
 #include <cstddef>

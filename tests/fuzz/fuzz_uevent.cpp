@@ -2,10 +2,11 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Fuzzes the uevent parsers. Invariants: every failure is
- * malformed_attribute; parsed KEY=VALUE lines written back parse to the
- * same lines; a parsed PCI or USB uevent written back in the kernel's
- * format parses to the same IDs, class and driver.
+ * Fuzzes the uevent parsers. Invariants:
+ * - every failure is malformed_attribute;
+ * - parsed KEY=VALUE lines written back parse to the same lines;
+ * - a parsed PCI or USB uevent, written back in the kernel's format,
+ *   parses to the same IDs, class and driver.
  */
 
 #include <cstddef>

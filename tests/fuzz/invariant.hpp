@@ -25,7 +25,7 @@ inline void require(bool holds, std::string_view invariant)
 	std::abort();
 }
 
-/* Requires a failed result to carry the expected code, and a message that says something. */
+/* Requires a failed result with the expected code and a non-empty message. */
 template<class Result>
 void require_error(const Result &result, pcipass::errc code, std::string_view invariant)
 {

@@ -2,10 +2,10 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Helpers for the hardening tests: a materialized host root with files
- * beside it that pcipass must never touch, a byte-exact picture of a
- * directory, programs run with captured output (optionally as another
- * user), and code run in a child process as another user.
+ * Helpers for the hardening tests. A sandbox holds a materialized host root
+ * with decoy files beside it that pcipass must never touch. A picture
+ * records a directory byte for byte. Programs and code run in a child
+ * process, optionally as another user, with their output captured.
  */
 
 #pragma once
@@ -142,7 +142,7 @@ std::optional<std::pair<uid_t, gid_t>> unprivileged_user();
 std::optional<std::pair<int, std::string>> run_as(std::pair<uid_t, gid_t> user,
 						  const std::function<bool(std::string &text)> &body);
 
-/* True when text holds a byte below 0x20 other than newline and tab (DEL is inert in terminals). */
+/* True when text contains a byte below 0x20 other than newline and tab (DEL is inert in terminals). */
 bool has_control_bytes(const std::string &text);
 
 } /* namespace hardening */

@@ -2,10 +2,10 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * The journal and the state directory under hostile conditions: corrupt,
+ * The journal and the state directory under hostile conditions. Corrupt,
  * truncated and foreign journals reach recover() as a clear error and stay
- * for inspection; the state directory and its files are private, and one
- * that another user owns, or that is not a directory, is refused.
+ * for inspection. The state directory and its files are private, and one
+ * that another user owns, or that is not a directory, is rejected.
  */
 
 #include <filesystem>

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Without the right to write sysfs, pcipass says so in one line before its
- * first write; and no library or tool code starts another program.
+ * Without the right to write sysfs, pcipass reports it in one line before
+ * its first write. No library or tool code starts another program.
  */
 
 #include <algorithm>
