@@ -196,7 +196,9 @@ typedef void (*pcipass_log_fn)(void *userdata, int32_t level, int32_t category,
  * Installs the process-wide log sink and the lowest level it receives, or
  * removes it when sink is NULL. The environment variable PCIPASS_LOG
  * ("Txn:debug,Graph:info", or a bare level for every category) overrides
- * the level per category.
+ * the level per category. A line that another thread is logging at the
+ * same moment may still reach the previous sink after this returns, so
+ * keep its userdata valid until such threads are done.
  *
  * Errors: PCIPASS_E_INVALID_ARGUMENT for a level outside
  * PCIPASS_LOG_DEBUG..PCIPASS_LOG_ERROR.

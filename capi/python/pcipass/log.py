@@ -8,8 +8,9 @@ from ._call import call
 from ._lib import LOG_FN, lib
 
 _lock = threading.Lock()
-# The installed C callback; it must stay referenced while pcipass may call it.
-_sink = None
+# Every C callback ever installed. A replaced one stays referenced because a
+# line that another thread was logging at the same moment may still reach it.
+_sinks = []
 
 
 def set_log_sink(sink, level=constants.LOG_INFO):
@@ -20,12 +21,9 @@ def set_log_sink(sink, level=constants.LOG_INFO):
     variable PCIPASS_LOG ("Txn:debug,Graph:info") overrides the level per
     category.
     """
-    global _sink
-
     with _lock:
         if sink is None:
             call(lib.pcipass_set_log_sink, LOG_FN(), None, level)
-            _sink = None
             return
 
         def called(_userdata, line_level, category, message):
@@ -35,4 +33,4 @@ def set_log_sink(sink, level=constants.LOG_INFO):
 
         function = LOG_FN(called)
         call(lib.pcipass_set_log_sink, function, None, level)
-        _sink = function
+        _sinks.append(function)
