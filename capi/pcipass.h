@@ -591,16 +591,17 @@ int pcipass_engine_plan(pcipass_engine *engine, int32_t operation, const char *r
  * "groups", "findings", "steps", "devices": [{device, before, after,
  * in_doubt}], "error": null}. Writes to the host.
  *
- * Errors: PCIPASS_E_INVALID_ARGUMENT for a malformed request; a blocking
- * preflight code (PCIPASS_E_NOT_VIABLE, PCIPASS_E_DEVICE_IN_USE,
- * PCIPASS_E_OWNED_BY_OTHER, PCIPASS_E_DRIVER_MISSING, ...) with no write;
- * PCIPASS_E_LOCK_FAILED; PCIPASS_E_JOURNAL_CORRUPT; PCIPASS_E_IN_DOUBT
- * when an unfinished transaction waits for pcipass_engine_recover; after
- * a complete rollback, the failing step's code with its errno, device,
- * path and step (a failed bind write gives PCIPASS_E_BIND_FAILED, a
- * failed unbind or override write the code of its errno);
- * PCIPASS_E_TIMED_OUT when a write passed its deadline;
- * PCIPASS_E_ROLLBACK_FAILED when an undo failed too.
+ * Errors before any write: PCIPASS_E_INVALID_ARGUMENT for a malformed
+ * request; a blocking preflight code (PCIPASS_E_NOT_VIABLE,
+ * PCIPASS_E_DEVICE_IN_USE, PCIPASS_E_OWNED_BY_OTHER,
+ * PCIPASS_E_DRIVER_MISSING, ...); PCIPASS_E_LOCK_FAILED;
+ * PCIPASS_E_JOURNAL_CORRUPT; PCIPASS_E_IN_DOUBT when an unfinished
+ * transaction waits for pcipass_engine_recover.
+ * Errors after a complete rollback: the failing step's code with its
+ * errno, device, path and step. A failed bind write gives
+ * PCIPASS_E_BIND_FAILED, a failed unbind or override write the code of
+ * its errno. Other errors: PCIPASS_E_TIMED_OUT when a write passed its
+ * deadline; PCIPASS_E_ROLLBACK_FAILED when an undo failed too.
  */
 int pcipass_engine_bind(pcipass_engine *engine, const char *request_json,
 			pcipass_step_fn on_step, void *userdata, char **result_json,
@@ -637,8 +638,8 @@ int pcipass_engine_recover(pcipass_engine *engine, const char *options_json,
  * recovering an unfinished transaction. desired_json is a
  * "pcipass.desired/v1" document: {"schema", "desired": [{"device":
  * "0000:01:00.0", "driver": "vfio-pci", "owner": "pcipass"}],
- * "options": {...}} with the options of a request. A null driver asks for
- * the device's state before its claim; devices not listed are left alone,
+ * "options": {...}} with the options of a request. A null driver requests
+ * the device's state before its claim. Devices not listed are left alone,
  * and a state that already holds writes nothing. Unknown fields are
  * rejected. Result as pcipass_engine_bind. Writes to the host.
  *
@@ -694,7 +695,7 @@ void pcipass_watcher_close(pcipass_watcher *watcher);
 
 /*
  * Stores in *fd a descriptor that polls readable when an event may be
- * waiting, for callers with their own event loop; then call
+ * waiting, for callers with their own event loop. When it does, call
  * pcipass_watcher_next with timeout 0. The watcher keeps owning it.
  *
  * Errors: PCIPASS_E_INVALID_ARGUMENT for NULL arguments.

@@ -154,7 +154,7 @@ result<Request> parse_request(const char *request_json)
 	return request;
 }
 
-/* One entry of a desired set; a null driver asks for the state before the claim. */
+/* One entry of a desired set. A null driver requests the state before the claim. */
 result<Desired> parse_desired_entry(const json::value &value, size_t index)
 {
 	const std::string where = "desired[" + std::to_string(index) + "]";
@@ -277,6 +277,28 @@ int check_call(pcipass_engine *engine, char **out, std::string_view out_name,
 	return PCIPASS_OK;
 }
 
+using RequestMethod = result<Report> (Engine::*)(const Request &, Observer *);
+
+/* The body of pcipass_engine_bind and pcipass_engine_release, which differ only in method. */
+int run_request(pcipass_engine *engine, RequestMethod method, const char *request_json,
+		pcipass_step_fn on_step, void *userdata, char **result_json,
+		std::string_view function, pcipass_error **err)
+{
+	const int checked = check_call(engine, result_json, "result_json", function, err);
+	if (checked != PCIPASS_OK)
+		return checked;
+	if (!request_json)
+		return null_argument(err, function, "request_json");
+
+	auto request = parse_request(request_json);
+	if (!request)
+		return fail(err, request.error());
+
+	StepForwarder forwarder(on_step, userdata);
+	return finish((engine->engine.get()->*method)(request.value(), &forwarder), result_json,
+		      err);
+}
+
 } /* namespace */
 
 } /* namespace pcipass::capi */
@@ -310,9 +332,8 @@ PCIPASS_EXPORT void pcipass_engine_close(pcipass_engine *engine)
 		return;
 
 	/*
-	 * An abandoned write still calls into the host on its worker thread;
-	 * keeping one reference forever is the price of not freeing the host
-	 * under it.
+	 * An abandoned write still calls into the host on its worker thread.
+	 * One reference is kept forever so that the host is not freed under it.
 	 */
 	if (engine->engine->abandoned_writes() > 0)
 		(void)new (std::nothrow) std::shared_ptr<Host>(engine->host);
@@ -357,21 +378,8 @@ PCIPASS_EXPORT int pcipass_engine_bind(pcipass_engine *engine, const char *reque
 				       pcipass_error **err)
 {
 	return capi::guard(err, [&]() -> int {
-		constexpr std::string_view function = "pcipass_engine_bind";
-		const int checked = capi::check_call(engine, result_json, "result_json", function,
-						     err);
-		if (checked != PCIPASS_OK)
-			return checked;
-		if (!request_json)
-			return capi::null_argument(err, function, "request_json");
-
-		auto request = capi::parse_request(request_json);
-		if (!request)
-			return capi::fail(err, request.error());
-
-		capi::StepForwarder forwarder(on_step, userdata);
-		return capi::finish(engine->engine->bind(request.value(), &forwarder), result_json,
-				    err);
+		return capi::run_request(engine, &Engine::bind, request_json, on_step, userdata,
+					 result_json, "pcipass_engine_bind", err);
 	});
 }
 
@@ -380,21 +388,8 @@ PCIPASS_EXPORT int pcipass_engine_release(pcipass_engine *engine, const char *re
 					  char **result_json, pcipass_error **err)
 {
 	return capi::guard(err, [&]() -> int {
-		constexpr std::string_view function = "pcipass_engine_release";
-		const int checked = capi::check_call(engine, result_json, "result_json", function,
-						     err);
-		if (checked != PCIPASS_OK)
-			return checked;
-		if (!request_json)
-			return capi::null_argument(err, function, "request_json");
-
-		auto request = capi::parse_request(request_json);
-		if (!request)
-			return capi::fail(err, request.error());
-
-		capi::StepForwarder forwarder(on_step, userdata);
-		return capi::finish(engine->engine->release(request.value(), &forwarder),
-				    result_json, err);
+		return capi::run_request(engine, &Engine::release, request_json, on_step, userdata,
+					 result_json, "pcipass_engine_release", err);
 	});
 }
 

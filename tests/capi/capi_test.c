@@ -518,7 +518,7 @@ static void test_bind_and_release(pcipass_host *sim, pcipass_engine *engine, con
 	CHECK(contains(out, "\"device\":\"0000:01:00.2\",\"owner\":\"vm-42\",\"driver\":\"vfio-pci\""));
 	pcipass_string_free(out);
 
-	/* The simulated kernel works wherever a host does: the graph sees the new drivers. */
+	/* The simulated kernel works wherever a host does: the graph shows the new drivers. */
 	pcipass_graph *graph = NULL;
 	CHECK(pcipass_graph_scan(sim, &graph, NULL) == PCIPASS_OK);
 	CHECK(pcipass_graph_to_json(graph, &out, NULL) == PCIPASS_OK);
@@ -621,7 +621,7 @@ static void test_reconcile(pcipass_host *sim, pcipass_engine *engine, const char
 	CHECK(device_state(state, "0000:01:00.2", "vfio-pci", "vfio-pci"));
 	pcipass_string_free(state);
 
-	/* A null driver asks for the state before the claim. */
+	/* A null driver requests the state before the claim. */
 	CHECK(pcipass_engine_reconcile(engine,
 				       "{\"desired\": [{\"device\": \"0000:01:00.0\", \"driver\": null,"
 				       " \"owner\": \"vm-7\"}]}",
@@ -671,7 +671,7 @@ static void test_request_errors(pcipass_engine *engine)
 	CHECK(contains(pcipass_error_message(err), "request.options.deadlines.write_ms"));
 	pcipass_error_free(err);
 
-	/* 0000:01:00.0 holds 10de:1f02; a request for another identity is refused. */
+	/* 0000:01:00.0 is a 10de:1f02, so a request for another identity is rejected. */
 	CHECK(pcipass_engine_bind(engine,
 				  "{\"devices\": [{\"address\": \"0000:01:00.0\","
 				  " \"expected\": \"10de:2204\"}]}",

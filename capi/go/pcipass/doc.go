@@ -5,7 +5,7 @@
 // (libpcipass.so, found with pkg-config).
 //
 // Every handle (Host, Graph, Engine, Watcher) must be closed with Close,
-// which is safe to call more than once; a method called after Close
+// which is safe to call more than once. A method called after Close
 // returns an error matching ErrInvalidArgument. Errors from pcipass are
 // *Error values: errors.Is(err, pcipass.ErrBusy) tests the pcipass code and
 // errors.Is(err, syscall.EBUSY) the errno of the failed system call.

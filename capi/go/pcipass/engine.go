@@ -10,13 +10,12 @@ import "C"
 import (
 	"encoding/json"
 	"runtime/cgo"
-	"sync"
 	"time"
 )
 
-// Deadlines bound how long a transaction waits for the kernel; zero
-// fields keep pcipass's defaults (10 s per write and bind, 5 ms between
-// polls, 30 s for the lock).
+// Deadlines bound how long a transaction waits for the kernel. Zero fields
+// keep pcipass's defaults: 10 s per write and bind, 5 ms between polls and
+// 30 s for the lock.
 type Deadlines struct {
 	Write        time.Duration
 	Bind         time.Duration
@@ -65,8 +64,8 @@ func Devices(addresses ...string) []RequestedDevice {
 	return devices
 }
 
-// Request asks to move devices, with their IOMMU groups, to Driver (default
-// vfio-pci) for Owner (default "pcipass").
+// Request is a request to move devices, with their IOMMU groups, to Driver
+// (default vfio-pci) for Owner (default "pcipass").
 type Request struct {
 	Devices []RequestedDevice `json:"devices"`
 	Driver  string            `json:"driver,omitempty"`
@@ -129,7 +128,7 @@ type Step struct {
 	Error  *ErrorRecord `json:"error"`
 }
 
-// BindingState is a device's driver and driver_override; nil is none.
+// BindingState is a device's driver and driver_override, nil when unset.
 type BindingState struct {
 	Driver   *string `json:"driver"`
 	Override *string `json:"override"`
@@ -151,8 +150,8 @@ type DeviceReport struct {
 	InDoubt bool         `json:"in_doubt"`
 }
 
-// Result is what a transaction did (a "pcipass.result/v1" document).
-// Outcome is committed or no_change.
+// Result is the report of a finished transaction (a "pcipass.result/v1"
+// document). Outcome is committed or no_change.
 type Result struct {
 	Operation   string         `json:"operation"`
 	Transaction string         `json:"transaction"`
@@ -184,7 +183,8 @@ type PlannedStep struct {
 	Inverse *StepAction `json:"inverse"`
 }
 
-// Plan is what a bind or release would do now (a "pcipass.plan/v1" document).
+// Plan is the steps and findings of a bind or release made now (a
+// "pcipass.plan/v1" document).
 type Plan struct {
 	Operation string        `json:"operation"`
 	Driver    string        `json:"driver"`
@@ -218,11 +218,10 @@ type Ownership struct {
 // On failure the transaction methods return an *Error; after a rollback
 // its Code, Errno, Device, Path and Step are those of the failing step.
 // onStep (may be nil) receives each step once as "started" and once with
-// its result, on the calling goroutine; it may read the host but must not
+// its result, on the calling goroutine. It may read the host but must not
 // call the engine.
 type Engine struct {
-	mutex  sync.RWMutex
-	handle *C.pcipass_engine
+	handle handle[*C.pcipass_engine]
 }
 
 // OpenEngine opens an engine on host with the state directory stateDir
@@ -242,27 +241,17 @@ func OpenEngine(host *Host, stateDir string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{handle: handle}, nil
+	return &Engine{handle: newHandle(handle, "engine")}, nil
 }
 
 // Close frees the engine. Calling Close again does nothing.
 func (e *Engine) Close() error {
-	e.mutex.Lock()
-	defer e.mutex.Unlock()
-	if e.handle != nil {
-		C.pcipass_engine_close(e.handle)
-		e.handle = nil
-	}
+	e.handle.close(func(handle *C.pcipass_engine) { C.pcipass_engine_close(handle) })
 	return nil
 }
 
 func (e *Engine) use(f func(*C.pcipass_engine) error) error {
-	e.mutex.RLock()
-	defer e.mutex.RUnlock()
-	if e.handle == nil {
-		return closedError("engine")
-	}
-	return f(e.handle)
+	return e.handle.use(f)
 }
 
 func requestDocument(request Request) interface{} {
@@ -309,18 +298,18 @@ func (e *Engine) transact(function C.pcipass_go_transaction_fn, input interface{
 	}
 	defer free(cinput)
 
-	var handle cgo.Handle
+	var userdata cgo.Handle
 	state := &callbackState{step: onStep}
 	if onStep != nil {
-		handle = cgo.NewHandle(state)
-		defer handle.Delete()
+		userdata = cgo.NewHandle(state)
+		defer userdata.Delete()
 	}
 
 	var text []byte
 	err = e.use(func(engine *C.pcipass_engine) error {
 		var out *C.char
 		var cerr *C.pcipass_error
-		status := C.pcipass_go_transact(function, engine, cinput, C.uintptr_t(handle), &out, &cerr)
+		status := C.pcipass_go_transact(function, engine, cinput, C.uintptr_t(userdata), &out, &cerr)
 		if err := check(status, cerr); err != nil {
 			return err
 		}

@@ -7,18 +7,14 @@ package pcipass
 // #include <pcipass.h>
 import "C"
 
-import (
-	"encoding/json"
-	"sync"
-)
+import "encoding/json"
 
 // Host is a machine pcipass reads and writes: the live kernel, a
 // kernel-shaped tree beneath a root, or a simulated kernel from NewSim.
 // The Sim* methods fail with ErrInvalidArgument on a host that is not
 // simulated. A simulated host is safe for concurrent use.
 type Host struct {
-	mutex  sync.RWMutex
-	handle *C.pcipass_host
+	handle handle[*C.pcipass_host]
 }
 
 // OpenLive opens the real machine (root "/") or a kernel-shaped tree
@@ -36,7 +32,7 @@ func OpenLive(root string) (*Host, error) {
 	if err := check(C.pcipass_host_open_live(croot, &handle, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	return &Host{handle: handle}, nil
+	return &Host{handle: newHandle(handle, "host")}, nil
 }
 
 // SimOptions are the options of a simulated kernel.
@@ -76,29 +72,18 @@ func NewSim(topology []byte, options *SimOptions) (*Host, error) {
 	if err := check(C.pcipass_sim_new(ctopology, coptions, &handle, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	return &Host{handle: handle}, nil
+	return &Host{handle: newHandle(handle, "host")}, nil
 }
 
 // Close frees the host. An Engine opened on it keeps it alive until the
 // engine is closed. Calling Close again does nothing.
 func (h *Host) Close() error {
-	h.mutex.Lock()
-	defer h.mutex.Unlock()
-	if h.handle != nil {
-		C.pcipass_host_close(h.handle)
-		h.handle = nil
-	}
+	h.handle.close(func(handle *C.pcipass_host) { C.pcipass_host_close(handle) })
 	return nil
 }
 
-// use calls f with the handle under the read lock, or fails when closed.
 func (h *Host) use(f func(*C.pcipass_host) error) error {
-	h.mutex.RLock()
-	defer h.mutex.RUnlock()
-	if h.handle == nil {
-		return closedError("host")
-	}
-	return f(h.handle)
+	return h.handle.use(f)
 }
 
 // Scan reads the PCI device graph of the host. Reads only.
@@ -111,7 +96,7 @@ func (h *Host) Scan() (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Graph{handle: graph}, nil
+	return &Graph{handle: newHandle(graph, "graph")}, nil
 }
 
 // FaultMatch selects the operations a fault acts on; every set field must match.
@@ -354,28 +339,17 @@ func (h *Host) SimUnloadModule(module string) error {
 // Graph is the PCI device graph of a host at one moment. It is immutable
 // and safe for concurrent use.
 type Graph struct {
-	mutex  sync.RWMutex
-	handle *C.pcipass_graph
+	handle handle[*C.pcipass_graph]
 }
 
 // Close frees the graph. Calling Close again does nothing.
 func (g *Graph) Close() error {
-	g.mutex.Lock()
-	defer g.mutex.Unlock()
-	if g.handle != nil {
-		C.pcipass_graph_free(g.handle)
-		g.handle = nil
-	}
+	g.handle.close(func(handle *C.pcipass_graph) { C.pcipass_graph_free(handle) })
 	return nil
 }
 
 func (g *Graph) use(f func(*C.pcipass_graph) error) error {
-	g.mutex.RLock()
-	defer g.mutex.RUnlock()
-	if g.handle == nil {
-		return closedError("graph")
-	}
-	return f(g.handle)
+	return g.handle.use(f)
 }
 
 // JSON returns the "pcipass.graph/v1" document.

@@ -28,15 +28,15 @@ func SetLogSink(sink LogSink, level LogLevel) error {
 	logMutex.Lock()
 	defer logMutex.Unlock()
 
-	var handle cgo.Handle
+	var userdata cgo.Handle
 	if sink != nil {
-		handle = cgo.NewHandle(sink)
+		userdata = cgo.NewHandle(sink)
 	}
 	var cerr *C.pcipass_error
-	status := C.pcipass_go_set_log_sink(C.uintptr_t(handle), C.int32_t(level), &cerr)
+	status := C.pcipass_go_set_log_sink(C.uintptr_t(userdata), C.int32_t(level), &cerr)
 	if err := check(status, cerr); err != nil {
-		if handle != 0 {
-			handle.Delete()
+		if userdata != 0 {
+			userdata.Delete()
 		}
 		return err
 	}

@@ -14,7 +14,8 @@ type ClaimOptions struct {
 	BlockOwnerDeletion bool   `json:"block_owner_deletion"`
 }
 
-// ObjectsRequest asks Graph.BuildObjects for the objects around a device.
+// ObjectsRequest is the request of Graph.BuildObjects: the device, its node
+// and uids, and the objects to include.
 type ObjectsRequest struct {
 	Address string `json:"address"`
 	Node    string `json:"node"`

@@ -10,7 +10,6 @@ import "C"
 import (
 	"math"
 	"runtime/cgo"
-	"sync"
 	"time"
 )
 
@@ -43,8 +42,7 @@ type WatchOptions struct {
 // before OpenWatcher are not reported, and a simulated kernel sends none.
 // Reads only. Use it from one goroutine at a time.
 type Watcher struct {
-	mutex  sync.Mutex
-	handle *C.pcipass_watcher
+	handle handle[*C.pcipass_watcher]
 }
 
 // OpenWatcher opens the event socket. options may be nil.
@@ -70,27 +68,17 @@ func OpenWatcher(options *WatchOptions) (*Watcher, error) {
 	if err := check(C.pcipass_watcher_open(coptions, &handle, &cerr), cerr); err != nil {
 		return nil, err
 	}
-	return &Watcher{handle: handle}, nil
+	return &Watcher{handle: newHandle(handle, "watcher")}, nil
 }
 
 // Close frees the watcher. Calling Close again does nothing.
 func (w *Watcher) Close() error {
-	w.mutex.Lock()
-	defer w.mutex.Unlock()
-	if w.handle != nil {
-		C.pcipass_watcher_close(w.handle)
-		w.handle = nil
-	}
+	w.handle.close(func(handle *C.pcipass_watcher) { C.pcipass_watcher_close(handle) })
 	return nil
 }
 
 func (w *Watcher) use(f func(*C.pcipass_watcher) error) error {
-	w.mutex.Lock()
-	defer w.mutex.Unlock()
-	if w.handle == nil {
-		return closedError("watcher")
-	}
-	return f(w.handle)
+	return w.handle.useExclusive(f)
 }
 
 // milliseconds converts a timeout for pcipass: negative waits without a limit.
@@ -140,12 +128,12 @@ func (w *Watcher) Next(timeout time.Duration) (*Event, error) {
 // (negative: no limit) passes.
 func (w *Watcher) Run(timeout time.Duration, onEvent func(Event) bool) error {
 	state := &callbackState{event: onEvent}
-	handle := cgo.NewHandle(state)
-	defer handle.Delete()
+	userdata := cgo.NewHandle(state)
+	defer userdata.Delete()
 
 	err := w.use(func(watcher *C.pcipass_watcher) error {
 		var cerr *C.pcipass_error
-		status := C.pcipass_go_watch(watcher, milliseconds(timeout), C.uintptr_t(handle), &cerr)
+		status := C.pcipass_go_watch(watcher, milliseconds(timeout), C.uintptr_t(userdata), &cerr)
 		return check(status, cerr)
 	})
 	if callbackErr := state.finish(); callbackErr != nil && err == nil {

@@ -3,6 +3,7 @@
 
 import ctypes
 import json
+import threading
 
 from . import constants
 from ._lib import ErrorPointer, lib
@@ -54,12 +55,12 @@ def call_string(function, *args):
 
 
 def encode(text):
-    """A str argument as UTF-8 bytes; None stays NULL."""
+    """Encode a str argument as UTF-8 bytes; None stays NULL."""
     return text.encode('utf-8') if text is not None else None
 
 
 def document(value, schema):
-    """A JSON argument: str passes through, a dict gets the schema field and is serialized."""
+    """Serialize a JSON argument: str passes through, a dict gets the schema field."""
     if value is None or isinstance(value, str):
         return encode(value)
     if isinstance(value, dict) and schema and 'schema' not in value:
@@ -75,9 +76,10 @@ class Handle:
 
     def __init__(self, handle):
         self._handle = handle
+        self._close_lock = threading.Lock()
 
     def _get(self):
-        """The live handle; InvalidArgumentError once closed."""
+        """Return the live handle, or raise InvalidArgumentError once closed."""
         if self._handle is None:
             raise error_class(constants.E_INVALID_ARGUMENT)(
                 f'the {self._kind} is closed', code=constants.E_INVALID_ARGUMENT,
@@ -89,8 +91,9 @@ class Handle:
         return self._handle is None
 
     def close(self):
-        """Free the handle; later calls do nothing."""
-        handle, self._handle = self._handle, None
+        """Free the handle; later calls, from any thread, do nothing."""
+        with self._close_lock:
+            handle, self._handle = self._handle, None
         if handle is not None:
             type(self)._free(handle)
 

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The #define values of pcipass.h, without the PCIPASS_ prefix.
 
-Written out by hand so that the package imports without the header; the
-test suite parses pcipass.h and checks that every value here matches it
-and that no value is missing.
+They are written out by hand so that the package imports without the
+header. The test suite parses pcipass.h and checks that every value here
+matches it and that no value is missing.
 """
 
 # The header version this package was written against. The library's major

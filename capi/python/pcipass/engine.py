@@ -66,7 +66,7 @@ class Engine(Handle):
     and raise a PcipassError subclass on failure: after a rollback its
     code, errno, device, path and step are those of the failing step.
     on_step, when given, receives each step as a "pcipass.step/v1" dict,
-    once as "started" and once with its result; it may read the host but
+    once as "started" and once with its result. It may read the host but
     must not call this engine.
     """
 
@@ -119,8 +119,8 @@ class Engine(Handle):
     def reconcile(self, desired, *, options=None, on_step=None):
         """Bring the host to a desired set with the fewest writes.
 
-        desired is a list of {"device", "driver", "owner"}; a driver of
-        None asks for the device's state before its claim.
+        desired is a list of {"device", "driver", "owner"}. A driver of
+        None requests the device's state before its claim.
         """
         document = {'schema': 'pcipass.desired/v1', 'desired': list(desired)}
         if options is not None:

@@ -9,7 +9,7 @@ from ._lib import EVENT_FN, WatcherPointer, lib
 
 
 def _milliseconds(timeout):
-    """A timeout in seconds (None: no limit) as the int32 milliseconds pcipass takes."""
+    """Convert a timeout in seconds (None: no limit) to the int32 milliseconds pcipass takes."""
     if timeout is None:
         return -1
     return max(0, min(int(timeout * 1000), 2**31 - 1))
