@@ -153,6 +153,13 @@ struct Root {
 	std::vector<int> devices;
 };
 
+/* When bind and drivers_probe run the driver's probe, as injected faults decide. */
+enum class ProbeMode : uint8_t {
+	now,
+	never, /* report success and attach nothing */
+	later, /* report success; the caller runs probe_later() after a delay */
+};
+
 /* The decision on one write: its errno, its rule and the device. */
 struct Outcome {
 	Outcome() = default;
@@ -166,6 +173,8 @@ struct Outcome {
 	int device = none;
 	/* The write must wait for a VFIO user to close this group, then be decided again. */
 	std::optional<unsigned> wait_for_group;
+	/* ProbeMode::later: the driver bind named; none for drivers_probe, which tries them all. */
+	int later_driver = none;
 };
 
 /* A path resolved for writing. */
@@ -237,7 +246,9 @@ public:
 
 	/* Writes (rules.cpp) */
 	Target classify(std::string_view path, std::string_view value) const;
-	Outcome apply(const Target &target, std::string_view value, bool attach_nothing);
+	Outcome apply(const Target &target, std::string_view value, ProbeMode probe_mode);
+	/* The probe a ProbeMode::later write left behind, against the state now. */
+	Outcome probe_later(int device, int driver);
 
 	/* Modules and VFIO users (rules.cpp) */
 	Outcome load_module(std::string_view name);
@@ -293,9 +304,9 @@ private:
 	void disable_vfs(int pf);
 	void set_present(int device, bool present);
 
-	Outcome write_bind(int driver, std::string_view value, bool attach_nothing);
+	Outcome write_bind(int driver, std::string_view value, ProbeMode probe_mode);
 	Outcome write_unbind(int driver, std::string_view value);
-	Outcome write_drivers_probe(std::string_view value, bool attach_nothing);
+	Outcome write_drivers_probe(std::string_view value, ProbeMode probe_mode);
 	Outcome write_override(int device, std::string_view value);
 	Outcome write_new_id(int driver, std::string_view value);
 	Outcome write_remove_id(int driver, std::string_view value);

@@ -130,6 +130,7 @@ enum class Rule : uint16_t {
 	fault_unloaded_module,      /* side effect: a module was unloaded after the write */
 	fault_vanished,             /* side effect: the device left the bus after the write */
 	fault_probe_attached_nothing, /* bind or drivers_probe reported success without attaching */
+	fault_probe_later,          /* bind or drivers_probe returned before the probe, which runs after a delay */
 	crash_stopped,              /* ESHUTDOWN: writes after a simulated crash */
 };
 
@@ -255,6 +256,7 @@ enum class FaultAction : uint8_t {
 	unload_module,          /* after a successful operation, unload the module name */
 	vanish,                 /* after a successful operation, the device leaves the bus */
 	probe_attaches_nothing, /* bind and drivers_probe succeed without attaching */
+	probe_later,            /* bind and drivers_probe return at once; the probe runs after delay */
 };
 
 /* Whether fail, block and delay act before the operation takes effect or after it. */
@@ -268,7 +270,7 @@ struct Fault {
 	FaultAction action = FaultAction::fail;
 	FaultTiming timing = FaultTiming::before;
 	int sys_errno = 0;                  /* fail: the errno to return, required */
-	std::chrono::microseconds delay{0}; /* delay */
+	std::chrono::microseconds delay{0}; /* delay and probe_later */
 	std::string name;                   /* reattach_after_unbind: driver; unload_module: module */
 };
 
