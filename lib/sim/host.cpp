@@ -335,7 +335,11 @@ result<void> Host::Impl::run(std::unique_lock<std::mutex> &lock, const Operation
 	FaultId acted = 0;
 	if (outcome.rule == Rule::fault_probe_attached_nothing || outcome.rule == Rule::fault_probe_later) {
 		acted = probe_fault;
-		find_fault(probe_fault)->hits++;
+		/* The fault may have been removed while the write waited, so count it through hits. */
+		for (const auto &armed : hits) {
+			if (armed->id == probe_fault)
+				armed->hits++;
+		}
 	}
 	if (outcome.rule == Rule::fault_probe_later)
 		pending.push_back(PendingProbe{std::chrono::steady_clock::now() + probe_delay,
