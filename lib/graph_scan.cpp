@@ -243,8 +243,8 @@ void read_identity(DeviceReader &reader, const std::vector<DirEntry> &entries)
 				return;
 
 			/*
-			 * All ones (D3cold or removal): the kernel's recorded
-			 * identity still tells what the device is.
+			 * All ones (D3cold or removal): the identity that the
+			 * kernel recorded at enumeration still names the device.
 			 */
 			device.inaccessible = true;
 			device.revision = 0;
@@ -722,6 +722,7 @@ DeviceScanner::DeviceScanner(Host &host, const ScanOptions &options, const HostC
 
 void DeviceScanner::record_vanished(PciAddress address, const std::string &path, const Error &error)
 {
+	vanished_.insert(address);
 	Finding finding = make_finding(address.to_string(), path, error);
 	finding.message = address.to_string() + " vanished during the scan: " + error.message;
 	host_findings_.push_back(std::move(finding));
@@ -887,7 +888,7 @@ void DeviceScanner::list_driver_directories()
 
 result<std::vector<Device>> DeviceScanner::scan_all()
 {
-	/* The bus listing says which functions exist; sys/devices says where. */
+	/* The bus listing shows which functions exist, and sys/devices where they sit. */
 	BOOST_OUTCOME_TRY(auto bus_entries, host_.list("sys/bus/pci/devices"));
 
 	std::map<PciAddress, bool> on_bus;
@@ -951,7 +952,7 @@ result<std::vector<Device>> DeviceScanner::scan_all()
 
 	/* Functions the walk missed: follow their bus links instead. */
 	for (const auto &[address, found] : on_bus) {
-		if (found)
+		if (found || vanished_.contains(address))
 			continue;
 		if (auto device = scan_one(address, {}))
 			devices.push_back(std::move(*device));
