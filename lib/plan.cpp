@@ -246,13 +246,13 @@ Step make_module_step(const std::string &driver, const std::string &module)
 
 /*
  * The writes that take one function from one binding to another, with
- * their inverses. The override is pinned to the new driver first, so that
- * once the old driver lets go only the new one can attach, and so that an
- * explicit bind works where the kernel needs an override (a VF whose PF has
- * sriov_drivers_autoprobe 0); it is set to its final value last. The same
- * order serves a rollback, whose "new" binding is the recorded one. An
- * empty after.driver with probe_when_unknown asks the kernel to choose (a
- * release without a record).
+ * their inverses. The override is pinned to the new driver first. Then,
+ * once the old driver lets go, only the new one can attach, and an
+ * explicit bind works where the kernel needs an override (a VF whose PF
+ * has sriov_drivers_autoprobe 0). The override gets its final value last.
+ * A rollback uses the same order, with the recorded binding as the new
+ * one. An empty after.driver with probe_when_unknown lets the kernel
+ * choose (a release without a record).
  */
 std::vector<PlannedStep> transition_steps(const std::string &bdf, const DeviceState &before,
 					  const DeviceState &after, bool probe_when_unknown)

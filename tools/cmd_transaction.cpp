@@ -200,7 +200,7 @@ pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context)
 	return pcipass::Engine::open(*host, options);
 }
 
-/* Asks on stdin unless --yes or the simulated kernel; no answer is no. */
+/* Asks on stdin unless --yes or the simulated kernel. End of input counts as no. */
 bool confirmed(const Context &context, const TransactionOptions &options, const std::string &what)
 {
 	if (options.yes || context.simulated())
@@ -340,7 +340,7 @@ int run_recover(Context &context, const TransactionOptions &options)
 /*
  * A desired-state file: a JSON array of {"device", "driver", "owner"}, or
  * an object with such an array under "desired". An empty or null driver
- * asks for the device's state before its claim.
+ * requests the device's state before its claim.
  */
 pcipass::result<std::vector<pcipass::Desired>> load_desired(const std::string &file,
 							    const TransactionOptions &options)

@@ -383,7 +383,7 @@ TEST_CASE("plan: S01 missing target driver is refused or loaded first")
 	CHECK(plan_bind(graph, req, {}).steps[0].step.driver == "vfio_pci_custom");
 }
 
-TEST_CASE("plan: S18 reset methods are checked, and a bus reset needs the whole bus")
+TEST_CASE("plan: S18 reset methods and bus resets")
 {
 	Builder builder = gpu_desktop();
 	builder.driver("e1000e", "e1000e", {"8086:10d3"});
