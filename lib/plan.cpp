@@ -401,6 +401,16 @@ std::set<PciAddress> vanishing_vfs(const DeviceGraph &graph, const Request &requ
 	return vanishing;
 }
 
+Plan new_plan(Operation operation, const Request &request)
+{
+	Plan plan;
+	plan.operation = operation;
+	plan.driver = request.driver;
+	plan.owner = request.owner;
+	plan.options = request.options;
+	return plan;
+}
+
 void add_member_steps(Plan &plan, const Member &member)
 {
 	const std::string bdf = member.address.to_string();
@@ -413,11 +423,7 @@ void add_member_steps(Plan &plan, const Member &member)
 Plan plan_bind(const DeviceGraph &graph, const Request &request,
 	       std::span<const Ownership> claims)
 {
-	Plan plan;
-	plan.operation = Operation::bind;
-	plan.driver = request.driver;
-	plan.owner = request.owner;
-	plan.options = request.options;
+	Plan plan = new_plan(Operation::bind, request);
 
 	check_request_devices(graph, request, plan);
 
@@ -555,11 +561,7 @@ void classify_for_release(const DeviceGraph &graph, const Request &request, cons
 Plan plan_release(const DeviceGraph &graph, const Request &request,
 		  std::span<const Ownership> claims)
 {
-	Plan plan;
-	plan.operation = Operation::release;
-	plan.driver = request.driver;
-	plan.owner = request.owner;
-	plan.options = request.options;
+	Plan plan = new_plan(Operation::release, request);
 
 	if (request.devices.empty())
 		add_finding(plan, errc::invalid_argument, {}, "no device requested", true);

@@ -226,12 +226,7 @@ TEST_CASE("transaction: S03 a driverless twin stays untouched, now and after a r
 
 TEST_CASE("transaction: S04 host driver re-attaching after unbind fails and names it")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("e1000e", "e1000e", {"8086:10d3"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.device("0000:03:00.0", "8086:10d3", 0x020000, "e1000e", 3);
-	const Topology topology = builder.build();
+	const Topology topology = single_nic().build();
 	Fixture fixture(topology);
 
 	sim::Fault reattach;
@@ -251,12 +246,7 @@ TEST_CASE("transaction: S04 host driver re-attaching after unbind fails and name
 
 TEST_CASE("transaction: S04 EBUSY from a bind that took effect is success")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("e1000e", "e1000e", {"8086:10d3"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.device("0000:03:00.0", "8086:10d3", 0x020000, "e1000e", 3);
-	const Topology topology = builder.build();
+	const Topology topology = single_nic().build();
 	Fixture fixture(topology);
 
 	REQUIRE(fixture.host->inject(fail_on(sim::WriteKind::bind, "0000:03:00.0", EBUSY,
@@ -268,12 +258,7 @@ TEST_CASE("transaction: S04 EBUSY from a bind that took effect is success")
 
 TEST_CASE("transaction: S05 stale override is cleared without a bind write")
 {
-	Builder builder;
-	builder.vfio(false);
-	builder.driver("bnx2x", "bnx2x", {"14e4:168e"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.device("0000:3b:00.0", "14e4:168e", 0x020000, "bnx2x", 5).driver_override = "vfio-pci";
-	const Topology topology = builder.build();
+	const Topology topology = stale_override().build();
 	Fixture fixture(topology);
 
 	auto released = fixture.engine->release(request({"0000:3b:00.0"}));
@@ -309,12 +294,7 @@ TEST_CASE("transaction: S06 release whose override clearing fails reports that f
 
 TEST_CASE("transaction: S07 IOMMU off is refused with the kernel parameter")
 {
-	Builder builder(false);
-	builder.vfio();
-	builder.driver("nouveau", "nouveau", {"10de:1f02"});
-	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", std::nullopt);
-	builder.device("0000:65:00.0", "10de:1f02", 0x030000, "nouveau", std::nullopt);
-	const Topology topology = builder.build();
+	const Topology topology = iommu_off().build();
 	Fixture fixture(topology);
 
 	auto bound = fixture.engine->bind(request({"0000:65:00.0"}));
@@ -347,14 +327,7 @@ TEST_CASE("transaction: S07 vfio-pci probe EINVAL returns the GPU to nouveau")
 
 TEST_CASE("transaction: S08 bridge in the group stays, and requesting it writes nothing")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("e1000e", "e1000e", {"8086:10d3"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.bridge("0000:00:1c.0", 3);
-	builder.bridge("0000:04:00.0", 12, "0000:00:1c.0");
-	builder.device("0000:05:00.0", "8086:10d3", 0x020000, "e1000e", 12, "0000:04:00.0");
-	const Topology topology = builder.build();
+	const Topology topology = bridge_in_group().build();
 	Fixture fixture(topology);
 
 	auto refused = fixture.engine->bind(request({"0000:04:00.0"}));
@@ -739,14 +712,7 @@ TEST_CASE("transaction: S19 crash between unbind and bind is recovered, twice is
 
 TEST_CASE("transaction: S23 shifted address is refused with where the device went")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("nouveau", "nouveau", {"10de:1f02"});
-	builder.driver("igb", "igb", {"8086:1533"});
-	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", 0);
-	builder.device("0000:af:00.0", "8086:1533", 0x020000, "igb", 40);
-	builder.device("0000:b0:00.0", "10de:1f02", 0x030000, "nouveau", 41);
-	const Topology topology = builder.build();
+	const Topology topology = shifted_addresses().build();
 	Fixture fixture(topology);
 
 	auto req = request({"0000:af:00.0"});
