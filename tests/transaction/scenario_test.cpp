@@ -43,6 +43,17 @@ sim::Fault fail_on(sim::WriteKind kind, const std::string &device, int sys_errno
 	return fault;
 }
 
+/* Another program unloading a module right after the device's unbind. */
+sim::Fault unload_after_unbind(const std::string &device, const std::string &module)
+{
+	sim::Fault fault;
+	fault.match.kind = sim::WriteKind::unbind;
+	fault.match.device = address(device);
+	fault.action = sim::FaultAction::unload_module;
+	fault.name = module;
+	return fault;
+}
+
 size_t count_kind(const sim::Host &host, sim::WriteKind kind)
 {
 	size_t count = 0;
@@ -138,12 +149,7 @@ TEST_CASE("transaction: S01 module unloaded after unbind rolls back to xhci_hcd"
 	const Topology topology = usb_controller(true).build();
 	Fixture fixture(topology);
 
-	sim::Fault unload;
-	unload.match.kind = sim::WriteKind::unbind;
-	unload.match.device = address("0000:02:01.0");
-	unload.action = sim::FaultAction::unload_module;
-	unload.name = "vfio_pci";
-	REQUIRE(fixture.host->inject(unload));
+	REQUIRE(fixture.host->inject(unload_after_unbind("0000:02:01.0", "vfio_pci")));
 
 	auto bound = fixture.engine->bind(request({"0000:02:01.0"}));
 	REQUIRE_FALSE(bound);
@@ -165,12 +171,7 @@ TEST_CASE("transaction: S01 module unloaded after unbind is loaded again when al
 	const Topology topology = usb_controller(true).build();
 	Fixture fixture(topology);
 
-	sim::Fault unload;
-	unload.match.kind = sim::WriteKind::unbind;
-	unload.match.device = address("0000:02:01.0");
-	unload.action = sim::FaultAction::unload_module;
-	unload.name = "vfio_pci";
-	REQUIRE(fixture.host->inject(unload));
+	REQUIRE(fixture.host->inject(unload_after_unbind("0000:02:01.0", "vfio_pci")));
 
 	auto req = request({"0000:02:01.0"});
 	req.options.allow_module_load = true;
