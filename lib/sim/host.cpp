@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "kernel.hpp"
+#include "log.hpp"
 #include "topology_rules.hpp"
 
 namespace pcipass::sim {
@@ -34,7 +35,7 @@ struct ArmedFault {
 	bool removed = false;
 };
 
-/* What fault matching sees of one operation. */
+/* The parts of one operation that faults match on. */
 struct Operation {
 	WriteKind kind = WriteKind::other;
 	std::string_view path;
@@ -45,23 +46,6 @@ struct Operation {
 	bool stoppable = true;        /* refused after a crash */
 };
 
-std::string printable(std::string_view value)
-{
-	std::string text;
-	for (unsigned char c : value) {
-		if (c == '\n') {
-			text += "\\n";
-		} else if (c < 0x20 || c >= 0x7f) {
-			char escaped[8];
-			std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
-			text += escaped;
-		} else {
-			text += char(c);
-		}
-	}
-	return text;
-}
-
 } /* namespace */
 
 class Host::Impl
@@ -69,11 +53,14 @@ class Host::Impl
 public:
 	explicit Impl(detail::Kernel kernel) : kernel(std::move(kernel)) {}
 
-	/* Decides the operation: with a refresh, the state may have changed since matching. */
-	using Decide = std::function<detail::Outcome(bool attach_nothing, bool refresh)>;
-
+	/*
+	 * Runs one operation through faults, the log and crash points. decide(
+	 * attach_nothing, refresh) applies the kernel rule; with refresh the state
+	 * may have changed since the faults were matched.
+	 */
+	template<class Decide>
 	result<void> run(std::unique_lock<std::mutex> &lock, const Operation &operation,
-			 const Decide &decide, std::function<void()> &crash_callback);
+			 Decide &&decide, std::function<void()> &crash_callback);
 
 	std::vector<std::shared_ptr<ArmedFault>> match(const Operation &operation);
 	void wait_released(std::unique_lock<std::mutex> &lock, ArmedFault &fault);
@@ -154,6 +141,7 @@ LogEntry Host::Impl::entry_for(const Operation &operation, int sys_errno, Rule r
 void Host::Impl::record(LogEntry entry)
 {
 	entry.sequence = ++sequence;
+	PCIPASS_LOG(sim, debug, to_string(entry));
 	if (kernel.options().record_log)
 		log.push_back(std::move(entry));
 }
@@ -176,7 +164,7 @@ Error Host::Impl::error_for(const Operation &operation, int sys_errno, Rule rule
 		message += "closing '" + std::string(operation.path) + "'";
 		break;
 	default:
-		message += "writing '" + printable(operation.value) + "' to '" +
+		message += "writing '" + detail::printable(operation.value) + "' to '" +
 			   std::string(operation.path) + "'";
 		break;
 	}
@@ -236,8 +224,9 @@ void Host::Impl::side_effects(const Operation &operation, const detail::Outcome 
 	}
 }
 
+template<class Decide>
 result<void> Host::Impl::run(std::unique_lock<std::mutex> &lock, const Operation &operation,
-			     const Decide &decide, std::function<void()> &crash_callback)
+			     Decide &&decide, std::function<void()> &crash_callback)
 {
 	if (crashed && operation.stoppable) {
 		record(entry_for(operation, ESHUTDOWN, Rule::crash_stopped, operation.device, 0, false));
@@ -573,14 +562,24 @@ result<void> Host::open_node(std::string_view path, pid_t pid, std::string_view 
 					  "' is not a VFIO node; give dev/vfio/N or dev/vfio/vfio",
 				  {}, std::string(path));
 	if (pid <= 0 || command.empty() || command.size() > 15 ||
-	    command.find('\n') != std::string_view::npos)
+	    command.find_first_of("/\n") != std::string_view::npos)
 		return make_error(errc::invalid_argument,
-				  "simulated kernel: a holder needs a pid above 0 and a command of 1 "
-				  "to 15 characters on one line",
+				  "simulated kernel: invalid holder " + std::to_string(pid) + " '" +
+					  detail::printable(command) +
+					  "': give a pid above 0 and a command of 1 to 15 characters "
+					  "without '/' or a newline",
 				  {}, std::string(path));
 	std::function<void()> crash_callback;
 	const std::string value = std::to_string(pid) + " " + std::string(command);
 	std::unique_lock lock(impl_->mutex);
+	/* One process has one name, whatever it holds open. */
+	const auto known = impl_->kernel.holder_command(pid);
+	if (known && *known != command)
+		return make_error(errc::invalid_argument,
+				  "simulated kernel: process " + std::to_string(pid) + " is '" + *known +
+					  "', not '" + detail::printable(command) +
+					  "'; give the same command for every node it holds",
+				  {}, std::string(path));
 	Operation operation{WriteKind::open_node, path, value, none, none, false, false};
 	auto decide = [&](bool, bool) { return impl_->kernel.open_node(path, pid, command); };
 	return impl_->run(lock, operation, decide, crash_callback);

@@ -153,7 +153,7 @@ struct Root {
 	std::vector<int> devices;
 };
 
-/* What a write decided. */
+/* The decision on one write: its errno, its rule and the device. */
 struct Outcome {
 	Outcome() = default;
 	Outcome(int sys_errno_, Rule rule_, int device_ = none)
@@ -253,6 +253,8 @@ public:
 	State state() const;
 	testing::Topology to_topology() const;
 	std::vector<Holder> holders_of(std::string_view path) const;
+	/* The command of a process that holds a node, nullopt when it holds none. */
+	std::optional<std::string> holder_command(pid_t pid) const;
 	bool group_held(unsigned group) const;
 
 	const Options &options() const { return options_; }
@@ -338,11 +340,12 @@ private:
 	mutable bool consumers_dirty_ = true;
 };
 
-/* Drivers that manage DMA ownership themselves: VFIO drivers, pci-stub, pcieport. */
-bool is_dma_owner_aware_name(std::string_view name);
 
 /* The target of a relative symlink from directory from to path to, both relative to the root. */
 std::string relative_link(std::string_view from, std::string_view to);
+
+/* A written value as readable text: newlines, NUL bytes and other control bytes escaped. */
+std::string printable(std::string_view value);
 
 /* kstrtoul-style parse: decimal, 0x hex or 0 octal, one optional trailing newline. */
 std::optional<unsigned long> parse_kernel_ulong(std::string_view text);

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * The kernel's answers to writes, module changes and VFIO users, following
+ * The kernel's handling of writes, module changes and VFIO users, following
  * drivers/base/{bus,dd,driver}.c, drivers/pci/{pci-driver,pci-sysfs,iov}.c
  * and drivers/vfio/pci of Linux 6.1.
  */
@@ -131,9 +131,9 @@ bool Kernel::table_matches(const Driver &driver, const Device &device) const
 }
 
 /*
- * An override naming another driver forbids the match; an override naming
- * this one matches even without an ID, which is how vfio-pci, with an empty
- * static table, binds anything.
+ * An override naming another driver forbids the match. An override naming
+ * this driver matches even without an ID, which is how vfio-pci binds
+ * anything with its empty static table.
  */
 bool Kernel::driver_matches(const Driver &driver, const Device &device) const
 {
