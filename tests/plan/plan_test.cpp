@@ -110,9 +110,10 @@ TEST_CASE("plan: S10 USB devices behind the xHCI function are consumers")
 	const DeviceGraph graph = scan(gpu_desktop().build());
 	const Device *xhci = graph.find(address("0000:01:00.2"));
 	REQUIRE(xhci);
-	const bool has_hub = std::any_of(xhci->consumers.begin(), xhci->consumers.end(),
-					 [](const Consumer &consumer) { return consumer.name == "3-1"; });
-	CHECK(has_hub);
+	std::vector<std::string> names;
+	for (const auto &consumer : xhci->consumers)
+		names.push_back(std::string(consumer_kind_name(consumer.kind)) + ":" + consumer.name);
+	CHECK(names == std::vector<std::string>{"usb_device:3-1.2", "usb_hub:3-1"});
 
 	const Plan plan = plan_bind(graph, request({"0000:01:00.0"}), {});
 	CHECK_FALSE(plan.blocked());
@@ -238,7 +239,7 @@ TEST_CASE("plan: members in use block the bind")
 TEST_CASE("plan: USB device claimed by another owner blocks its controller")
 {
 	const DeviceGraph graph = scan(gpu_desktop().build());
-	const std::vector<Ownership> claims{claim_of("usb:3-1", "usb-passthrough")};
+	const std::vector<Ownership> claims{claim_of("usb:3-1.2", "usb-passthrough")};
 
 	const Plan plan = plan_bind(graph, request({"0000:01:00.0"}), claims);
 	const auto *in_use = finding(plan, errc::device_in_use);
@@ -246,7 +247,7 @@ TEST_CASE("plan: USB device claimed by another owner blocks its controller")
 	CHECK(in_use->device == "0000:01:00.2");
 	CHECK(in_use->message.find("'usb-passthrough'") != std::string::npos);
 
-	const std::vector<Ownership> own{claim_of("usb:3-1", "test")};
+	const std::vector<Ownership> own{claim_of("usb:3-1.2", "test")};
 	CHECK_FALSE(plan_bind(graph, request({"0000:01:00.0"}), own).blocked());
 }
 
