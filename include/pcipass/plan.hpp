@@ -275,7 +275,7 @@ Plan plan_bind(const DeviceGraph &graph, const Request &request,
 	       std::span<const Ownership> claims);
 
 /*
- * Plans returning the requested devices, with the rest of their claims'
+ * Plans returning the requested devices, with the rest of their IOMMU
  * groups, to the state recorded before the claim: a device already there
  * gets no step; a stale override is cleared with "\n". A device without a
  * record returns to "no override" on the driver it has, or, when it is on

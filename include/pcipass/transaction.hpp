@@ -236,7 +236,7 @@ public:
 	 */
 	result<Report> bind(const Request &request, Observer *observer = nullptr);
 
-	/* Returns the requested devices and their claims' groups to their recorded state. Errors: as bind. */
+	/* Returns the requested devices and their IOMMU groups to their recorded state. Errors: as bind. */
 	result<Report> release(const Request &request, Observer *observer = nullptr);
 
 	/*

@@ -474,6 +474,38 @@ TEST_CASE("transaction: S11 boot framebuffer is released only when allowed, and 
 	CHECK_STATE(fixture, fixture.initial);
 }
 
+TEST_CASE("transaction: S11 framebuffer that cannot come back is named")
+{
+	Builder builder = gpu_desktop();
+	builder.find("0000:01:00.0").boot_vga = true;
+	const Topology topology = builder.build();
+	Fixture fixture(topology);
+	FramebufferHost host(*fixture.host);
+	EngineOptions options;
+	options.state_dir = fixture.state_dir;
+	options.scan.names = false;
+	auto engine = Engine::open(host, options).value();
+
+	auto req = request({"0000:01:00.0"});
+	req.options.release_framebuffer = true;
+	REQUIRE(fixture.host->inject(fail_on(sim::WriteKind::bind, "0000:01:00.1", EIO)));
+	host.fail_bind(true);
+
+	auto bound = engine->bind(req);
+	REQUIRE_FALSE(bound);
+	CHECK(bound.error().code == errc::rollback_failed);
+	CHECK(bound.error().message.find("efi-framebuffer.0 is unbound (recorded: on efi-framebuffer)") !=
+	      std::string::npos);
+	CHECK_FALSE(host.bound());
+	CHECK_STATE(fixture, fixture.initial);
+
+	host.fail_bind(false);
+	auto recovered = engine->recover(fast_deadlines());
+	REQUIRE_MESSAGE(recovered, recovered.error().describe());
+	CHECK(host.bound());
+	CHECK(journal_clean(fixture.state_dir));
+}
+
 TEST_CASE("transaction: S12 moved group number is reported and the new one used")
 {
 	const Topology topology = gpu_desktop().build();
