@@ -370,9 +370,11 @@ int pcipass_sim_new(const char *topology_json, const char *options_json, pcipass
  * block (wait until pcipass_sim_release_fault), delay (delay_us),
  * reattach_after_unbind (bind the device to name, empty: the driver it
  * left), unload_module (unload module name after the operation), vanish
- * (the device leaves the bus) or probe_attaches_nothing. timing is before
- * (the operation does not happen) or after (it has happened when the
- * error arrives). Unknown fields are rejected. Changes no kernel state.
+ * (the device leaves the bus), probe_attaches_nothing, or probe_later (a
+ * bind or drivers_probe returns at once and the probe runs delay_us
+ * later). timing is before (the operation does not happen) or after (it
+ * has happened when the error arrives). Unknown fields are rejected.
+ * Changes no kernel state.
  *
  * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host, malformed JSON, an
  * unknown name, fail without errno, reattach_after_unbind on another kind
@@ -608,8 +610,8 @@ int pcipass_engine_bind(pcipass_engine *engine, const char *request_json,
 			pcipass_error **err);
 
 /*
- * Returns the requested devices, with the rest of their claims' groups,
- * to the state recorded before the claim, as one transaction. Arguments,
+ * Returns the requested devices, with the rest of their IOMMU groups, to
+ * the state recorded before the claim, as one transaction. Arguments,
  * result and errors as pcipass_engine_bind. Writes to the host.
  */
 int pcipass_engine_release(pcipass_engine *engine, const char *request_json,

@@ -68,6 +68,7 @@ constexpr ActionName action_names[] = {
 	{sim::FaultAction::unload_module, "unload_module"},
 	{sim::FaultAction::vanish, "vanish"},
 	{sim::FaultAction::probe_attaches_nothing, "probe_attaches_nothing"},
+	{sim::FaultAction::probe_later, "probe_later"},
 };
 
 result<sim::FaultAction> parse_action(std::string_view name)
@@ -78,7 +79,7 @@ result<sim::FaultAction> parse_action(std::string_view name)
 	return make_error(errc::invalid_argument,
 			  "fault: action " + detail::json_quote(name) +
 				  " is unknown; use fail, block, delay, reattach_after_unbind, "
-				  "unload_module, vanish or probe_attaches_nothing");
+				  "unload_module, vanish, probe_attaches_nothing or probe_later");
 }
 
 result<sim::FaultTiming> parse_timing(std::string_view name)

@@ -749,6 +749,23 @@ static void test_fault_errors(pcipass_host *sim)
 	CHECK(pcipass_sim_inject(sim, "{\"errno\": 5, \"match\": {\"nth\": 1.5}}", &fault, NULL) ==
 	      PCIPASS_E_INVALID_ARGUMENT);
 
+	/* Every action name parses; the faults are removed before they act. */
+	static const char *const actions[] = {
+		"{\"action\": \"block\"}",
+		"{\"action\": \"delay\", \"delay_us\": 10}",
+		"{\"action\": \"reattach_after_unbind\", \"match\": {\"kind\": \"unbind\"}}",
+		"{\"action\": \"unload_module\", \"name\": \"vfio_pci\"}",
+		"{\"action\": \"vanish\", \"timing\": \"after\"}",
+		"{\"action\": \"probe_attaches_nothing\"}",
+		"{\"action\": \"probe_later\", \"delay_us\": 1000}",
+	};
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		fault = 0;
+		CHECK(pcipass_sim_inject(sim, actions[i], &fault, NULL) == PCIPASS_OK);
+		CHECK(fault != 0);
+		CHECK(pcipass_sim_remove_fault(sim, fault, NULL) == PCIPASS_OK);
+	}
+
 	CHECK(pcipass_sim_unload_module(sim, "no_such_module", NULL) == PCIPASS_E_NOT_FOUND);
 	pcipass_host *broken = NULL;
 	CHECK(pcipass_sim_new("{\"schema\": \"pcipass.topology/v1\", \"devices\": 3}", NULL,

@@ -334,7 +334,7 @@ func (e *Engine) Bind(request Request, onStep func(Step)) (*Result, error) {
 		requestDocument(request), onStep)
 }
 
-// Release returns the requested devices, with the rest of their claims'
+// Release returns the requested devices, with the rest of their IOMMU
 // groups, to their state before the claim. Writes to the host.
 func (e *Engine) Release(request Request, onStep func(Step)) (*Result, error) {
 	return e.transact(C.pcipass_go_transaction_fn(C.pcipass_engine_release),

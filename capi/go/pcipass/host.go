@@ -115,14 +115,15 @@ type FaultMatch struct {
 type Fault struct {
 	Match FaultMatch `json:"match"`
 	// Action is fail (the default), block, delay, reattach_after_unbind,
-	// unload_module, vanish or probe_attaches_nothing.
+	// unload_module, vanish, probe_attaches_nothing or probe_later.
 	Action string `json:"action,omitempty"`
 	// Timing is before (the default: the operation does not happen) or after.
 	Timing string `json:"timing,omitempty"`
 	// Errno is what a failing operation returns, as a number or a name such
 	// as "EBUSY" (json.Number, int or string).
 	Errno interface{} `json:"errno,omitempty"`
-	// DelayMicroseconds is the time a delay fault takes.
+	// DelayMicroseconds is the time a delay fault takes, or after which a
+	// probe_later fault runs the probe.
 	DelayMicroseconds int64 `json:"delay_us,omitempty"`
 	// Name is the driver of reattach_after_unbind or the module of unload_module.
 	Name string `json:"name,omitempty"`

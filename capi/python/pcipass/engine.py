@@ -104,7 +104,7 @@ class Engine(Handle):
                               request_document(devices, driver, owner, options), on_step)
 
     def release(self, devices, *, owner=None, options=None, on_step=None):
-        """Return the devices, with their claims' groups, to their state before the claim."""
+        """Return the devices, with their IOMMU groups, to their state before the claim."""
         return self._transact(lib.pcipass_engine_release,
                               request_document(devices, None, owner, options), on_step)
 
