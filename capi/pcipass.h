@@ -30,7 +30,7 @@
  * transaction step and a message that explains what to do next.
  *
  * Results: out-pointers come before err. On failure every out-pointer is
- * set to NULL. Everything returned is owned by the caller: strings are
+ * set to NULL, an integer output to 0 and a file descriptor to -1. Everything returned is owned by the caller: strings are
  * freed with pcipass_string_free, handles with their pair. The strings an
  * error accessor returns belong to the error and stay valid until
  * pcipass_error_free. Functions that return a static string say so.
@@ -53,8 +53,9 @@
  * with different handles. A handle is used by one thread at a time and may
  * move between threads. A pcipass_graph is immutable, so it is also
  * thread-safe: any number of threads may read one graph at once. Error
- * objects and returned strings are immutable. A simulated host, a
- * pcipass_engine and pcipass_set_log_sink are thread-safe.
+ * objects and returned strings are immutable. A pcipass_host, live or
+ * simulated, a pcipass_engine and pcipass_set_log_sink are thread-safe.
+ * Closing or freeing a handle while another thread uses it is undefined.
  *
  * Callbacks: a callback receives the userdata pointer it was registered
  * with and plain data, on the thread that called the function taking it
@@ -343,7 +344,6 @@ int pcipass_claim_validate(const pcipass_graph *graph, const char *claim_json, c
  *
  * Errors: PCIPASS_E_INVALID_ARGUMENT for malformed JSON or an inconsistent
  * topology (the message names the JSON pointer of the bad field).
- * Thread safety: the returned host is thread-safe.
  */
 int pcipass_sim_new(const char *topology_json, const char *options_json, pcipass_host **host,
 		    pcipass_error **err);
@@ -653,9 +653,10 @@ int pcipass_engine_reconcile(pcipass_engine *engine, const char *desired_json,
 			     pcipass_error **err);
 
 /*
- * Returns the ownership records in force as a JSON array of {device,
- * owner, driver, group, identity, original: {driver, override},
- * original_num_vfs, framebuffer, transaction}. Reads only.
+ * Returns the ownership records in force as a "pcipass.ownerships/v1"
+ * document: {"schema", "ownerships": [{device, owner, driver, group,
+ * identity, original: {driver, override}, original_num_vfs, framebuffer,
+ * transaction}]}. Reads only.
  *
  * Errors: PCIPASS_E_JOURNAL_CORRUPT when the records cannot be read.
  */

@@ -451,6 +451,9 @@ PCIPASS_EXPORT int pcipass_engine_ownerships(pcipass_engine *engine, char **owne
 			return capi::fail(err, claims.error());
 
 		return capi::output(ownerships_json,
-				    std::string_view(to_json(std::span<const Ownership>(claims.value()))));
+				    boost::json::object{
+					    {"schema", "pcipass.ownerships/v1"},
+					    {"ownerships", detail::ownerships_to_json_value(claims.value())},
+				    });
 	});
 }

@@ -547,7 +547,7 @@ static void test_bind_and_release(pcipass_host *sim, pcipass_engine *engine, con
 	pcipass_string_free(state);
 
 	CHECK(pcipass_engine_ownerships(engine, &out, NULL) == PCIPASS_OK);
-	CHECK(equals(out, "[]"));
+	CHECK(equals(out, "{\"schema\":\"pcipass.ownerships/v1\",\"ownerships\":[]}"));
 	pcipass_string_free(out);
 }
 

@@ -385,6 +385,8 @@ func (e *Engine) Ownerships() ([]Ownership, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ownerships []Ownership
-	return ownerships, decode(text, &ownerships)
+	var document struct {
+		Ownerships []Ownership `json:"ownerships"`
+	}
+	return document.Ownerships, decode(text, &document)
 }

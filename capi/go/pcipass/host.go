@@ -12,7 +12,7 @@ import "encoding/json"
 // Host is a machine pcipass reads and writes: the live kernel, a
 // kernel-shaped tree beneath a root, or a simulated kernel from NewSim.
 // The Sim* methods fail with ErrInvalidArgument on a host that is not
-// simulated. A simulated host is safe for concurrent use.
+// simulated. A Host is safe for concurrent use.
 type Host struct {
 	handle handle[*C.pcipass_host]
 }

@@ -130,4 +130,5 @@ class Engine(Handle):
 
     def ownerships(self):
         """Return the ownership records in force as a list of dicts."""
-        return json.loads(call_string(lib.pcipass_engine_ownerships, self._get()))
+        text = call_string(lib.pcipass_engine_ownerships, self._get())
+        return json.loads(text)['ownerships']

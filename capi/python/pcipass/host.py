@@ -71,7 +71,7 @@ class SimHost(Host):
     """The simulated kernel: a host that serves a topology from memory.
 
     Its writes follow the kernel's rules and change only its memory, and
-    faults can be injected into them. Thread-safe.
+    faults can be injected into them.
     """
 
     _kind = 'simulated host'
