@@ -139,7 +139,7 @@ private:
 		size_t count;      /* elements begun so far, in an array */
 	};
 
-	/* Array elements are numbered as they begin, so an open container knows its index. */
+	/* Array elements are counted as they begin, so the count gives an open container's index. */
 	void count_element()
 	{
 		if (!frames_.empty() && !frames_.back().object)
@@ -243,7 +243,7 @@ void format_value(const boost::json::value &value, unsigned depth, std::string &
 
 } /* namespace */
 
-result<boost::json::value> parse_json_strict(std::string_view text, std::string_view what)
+result<boost::json::value> parse_json_strict(std::string_view text, std::string_view document_name)
 {
 	boost::json::basic_parser<DuplicateKeyFinder> checker{boost::json::parse_options{}};
 	boost::system::error_code ec;
@@ -252,22 +252,23 @@ result<boost::json::value> parse_json_strict(std::string_view text, std::string_
 	if (!checker.handler().duplicate_key.empty()) {
 		const std::string &pointer = checker.handler().duplicate_pointer;
 		return make_error(errc::invalid_argument,
-				  "invalid " + std::string(what) + " at " +
+				  "invalid " + std::string(document_name) + " at " +
 					  (pointer.empty() ? std::string("/") : pointer) +
 					  ": field \"" + checker.handler().duplicate_key +
 					  "\" appears twice; keep one");
 	}
 	if (ec)
 		return make_error(errc::invalid_argument,
-				  "invalid " + std::string(what) + " JSON at " +
+				  "invalid " + std::string(document_name) + " JSON at " +
 					  position_of(text, consumed) + ": " + ec.message());
-	if (consumed < text.size())
+	const size_t extra = text.find_first_not_of(" \t\r\n", consumed);
+	if (extra != std::string_view::npos)
 		return make_error(errc::invalid_argument,
-				  "invalid " + std::string(what) + " JSON at " +
-					  position_of(text, consumed) +
+				  "invalid " + std::string(document_name) + " JSON at " +
+					  position_of(text, extra) +
 					  ": text after the end of the document");
 
-	/* The text is known to be valid now, so this parse cannot fail. */
+	/* The checking pass accepted the text, so a failure here is a bug in pcipass. */
 	boost::json::value value = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
 	if (ec)
 		return make_error(errc::internal, "JSON parse failed after validation: " + ec.message());

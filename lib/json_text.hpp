@@ -19,11 +19,11 @@ namespace pcipass::detail {
 /*
  * Parses one JSON document. Rejects what Boost.JSON alone would accept
  * silently: an object with the same key twice (Boost.JSON keeps the last).
- * what names the document in messages ("topology"). Errors:
+ * document_name names the document in messages ("topology"). Errors:
  * invalid_argument with the line and column of a syntax error, or the JSON
  * pointer of the object holding a duplicate key.
  */
-result<boost::json::value> parse_json_strict(std::string_view text, std::string_view what);
+result<boost::json::value> parse_json_strict(std::string_view text, std::string_view document_name);
 
 /*
  * Formats a value with two-space indentation, one member per line. Arrays

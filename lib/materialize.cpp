@@ -24,6 +24,7 @@
 
 #include "topology_names.hpp"
 #include "topology_rules.hpp"
+#include "unique_fd.hpp"
 
 namespace pcipass::testing {
 
@@ -80,7 +81,7 @@ std::string pad_route_line(std::string line)
 
 /*
  * Creates files, directories and links beneath one root. After the first
- * failure every later call does nothing, and error() tells what failed.
+ * failure every later call does nothing, and error() returns that failure.
  */
 class TreeWriter
 {
@@ -117,26 +118,27 @@ public:
 			return;
 
 		const fs::path full = root_ / path;
-		const int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				      mode);
-		if (fd < 0) {
+		detail::UniqueFd fd(::open(full.c_str(),
+					   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+		if (!fd.valid()) {
 			fail(errno, "cannot create file", full);
 			return;
 		}
 
 		size_t written = 0;
 		while (written < content.size()) {
-			const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+			const ssize_t n = ::write(fd.get(), content.data() + written,
+						  content.size() - written);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
 				fail(errno, "cannot write file", full);
-				::close(fd);
 				return;
 			}
 			written += size_t(n);
 		}
-		if (::close(fd) < 0)
+		/* A full disk can surface only at close, so its result counts here. */
+		if (::close(fd.release()) < 0)
 			fail(errno, "cannot close file", full);
 	}
 
@@ -169,11 +171,11 @@ private:
 		return slash == std::string::npos ? std::string() : path.substr(0, slash);
 	}
 
-	void fail(int sys_errno, const std::string &what, const fs::path &path)
+	void fail(int sys_errno, const std::string &action, const fs::path &path)
 	{
 		if (!error_)
 			error_ = make_sys_error(sys_errno,
-						what + " '" + path.string() +
+						action + " '" + path.string() +
 							"' while materializing a topology; check that the "
 							"directory is writable and has space",
 						{}, path.string());

@@ -22,6 +22,7 @@
 
 #include "json_text.hpp"
 #include "topology_names.hpp"
+#include "unique_fd.hpp"
 
 namespace pcipass::testing {
 
@@ -72,19 +73,19 @@ private:
 
 /*
  * Reads the members of one JSON object. A missing optional member gives
- * the default; a member of the wrong type or form is reported with its
+ * the default. A member of the wrong type or form is reported with its
  * pointer, and so is a member the object does not define.
  */
 class ObjectReader
 {
 public:
-	ObjectReader(const json::value &value, std::string pointer, std::string_view what,
+	ObjectReader(const json::value &value, std::string pointer, std::string_view object_name,
 		     std::initializer_list<std::string_view> fields, Problems &problems)
 		: pointer_(std::move(pointer)), problems_(problems)
 	{
 		object_ = value.if_object();
 		if (!object_) {
-			problems_.report(where(), "expected " + std::string(what) +
+			problems_.report(where(), "expected " + std::string(object_name) +
 							  " as an object, found " + found_text(value));
 			return;
 		}
@@ -93,7 +94,7 @@ public:
 			const std::string_view key(member.key().data(), member.key().size());
 			if (std::find(fields.begin(), fields.end(), key) == fields.end())
 				problems_.report(pointer_ + "/" + detail::json_pointer_token(key),
-						 "unknown field; " + std::string(what) +
+						 "unknown field; " + std::string(object_name) +
 							 " has the fields " + join(fields));
 		}
 	}
@@ -152,7 +153,7 @@ public:
 		return value->get_bool();
 	}
 
-	/* An integer in [min, max]; JSON numbers with a fraction or exponent are rejected. */
+	/* Reads an integer in [min, max]. JSON numbers with a fraction or exponent are rejected. */
 	std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max,
 				       bool required = false)
 	{
@@ -679,35 +680,30 @@ result<Topology> parse_topology(std::string_view text) noexcept
 result<Topology> load_topology(const std::string &file) noexcept
 {
 	try {
-		const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		const detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+		if (!fd.valid())
 			return make_sys_error(errno, "cannot open topology file '" + file + "'", {},
 					      file);
 
 		std::string text;
 		std::array<char, 65536> buffer;
 		for (;;) {
-			const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+			const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n < 0) {
-				const int saved = errno;
-				::close(fd);
-				return make_sys_error(saved, "cannot read topology file '" + file + "'",
+			if (n < 0)
+				return make_sys_error(errno, "cannot read topology file '" + file + "'",
 						      {}, file);
-			}
 			if (n == 0)
 				break;
 			text.append(buffer.data(), size_t(n));
-			if (text.size() > max_topology_size) {
-				::close(fd);
+			if (text.size() > max_topology_size)
 				return make_error(errc::invalid_argument,
 						  "topology file '" + file + "' is larger than " +
-							  std::to_string(max_topology_size) + " bytes",
+							  std::to_string(max_topology_size) +
+							  " bytes, the largest topology pcipass reads",
 						  {}, file);
-			}
 		}
-		::close(fd);
 
 		auto topology = parse_topology(text);
 		if (!topology) {

@@ -16,9 +16,9 @@
 namespace pcipass::detail {
 
 /*
- * NOTE: the graph layer declares consumer_kind_name() and is_vfio_driver()
- * in graph.hpp; these copies keep the topology code linkable before that
- * layer exists and should give way to those functions once it does.
+ * NOTE: graph.hpp declares consumer_kind_name() and is_vfio_driver(). These
+ * copies keep the topology code linkable before the graph layer defines
+ * them, and should give way to those functions once it does.
  */
 inline constexpr std::pair<ConsumerKind, std::string_view> consumer_kinds[] = {
 	{ConsumerKind::usb_device, "usb_device"},

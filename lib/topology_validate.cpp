@@ -27,7 +27,7 @@ constexpr std::array<std::string_view, 7> known_reset_methods = {
 	"device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus",
 };
 
-/* The comm of a process holds at most 15 characters (TASK_COMM_LEN is 16). */
+/* The kernel keeps at most 15 characters of a process name in comm (TASK_COMM_LEN is 16). */
 constexpr size_t max_comm_length = 15;
 
 /* Interface names hold at most 15 characters (IFNAMSIZ is 16). */
@@ -82,10 +82,10 @@ private:
 	bool iommu_on() const { return !topology_.iommu_units.empty(); }
 
 	/* Names that become file names in the tree; also free of whitespace, as sysfs names are. */
-	void check_file_name(const std::string &pointer, std::string_view name, std::string_view what)
+	void check_file_name(const std::string &pointer, std::string_view name, std::string_view role)
 	{
 		if (!detail::is_plain_file_name(name))
-			fail(pointer, "invalid " + std::string(what) + " \"" + std::string(name) +
+			fail(pointer, "invalid " + std::string(role) + " \"" + std::string(name) +
 					      "\": expected a non-empty name without '/', "
 					      "whitespace, or the names \".\" and \"..\"");
 	}

@@ -71,6 +71,7 @@ using Registrar = std::function<void(CLI::App &app, Context &context, int &statu
 void register_read_commands(CLI::App &app, Context &context, int &status);
 void register_transaction_commands(CLI::App &app, Context &context, int &status);
 void register_object_commands(CLI::App &app, Context &context, int &status);
+void register_watch_commands(CLI::App &app, Context &context, int &status);
 
 /*
  * Opens the simulated kernel from a topology file and saves it back; the

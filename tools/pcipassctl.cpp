@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	register_read_commands(app, context, status);
 	register_transaction_commands(app, context, status);
 	register_object_commands(app, context, status);
+	register_watch_commands(app, context, status);
 
 	try {
 		app.parse(argc, argv);

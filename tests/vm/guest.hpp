@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copyright (C) 2026 The pcipass authors
+ *
+ * What every guest test program shares: the check that it runs inside the
+ * test guest, the console protocol, and plain sysfs access that does not go
+ * through pcipass, so that pcipass can be compared with it.
+ */
+
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace guest {
+
+/*
+ * True only in a guest booted by tests/vm/run (its kernel command line
+ * carries pcipass.boot=NAME). The guest programs write to sysfs, so each
+ * refuses to run anywhere else.
+ */
+bool inside_test_guest();
+
+/* NAME from pcipass.boot=NAME: "iommu" or "noiommu"; empty outside the guest. */
+std::string boot_name();
+
+/* Whether this boot has an IOMMU. */
+bool iommu_boot();
+
+/*
+ * The console protocol that tests/vm/run reads. Each call prints one whole
+ * line and flushes, so lines of different programs never mix.
+ */
+void print_result(std::string_view program, std::string_view status, std::string_view test_case);
+void print_detail(std::string_view program, std::string_view text);
+void print_observed(std::string_view json);
+
+/* Plain reads and writes of /sys, independent of pcipass. */
+namespace sysfs {
+
+/* The file's content without the trailing newline; nullopt when it cannot be read. */
+std::optional<std::string> read(const std::string &path);
+
+/* The last component of a symlink's target ("e1000e" for a driver link); nullopt when absent. */
+std::optional<std::string> link_name(const std::string &path);
+
+/* The entry names of a directory, sorted; empty when it cannot be listed. */
+std::vector<std::string> list(const std::string &path);
+
+bool exists(const std::string &path);
+
+/* The canonical path with every symlink resolved; empty when it does not exist. */
+std::string real_path(const std::string &path);
+
+/* Opens the file and writes value in one write(2); returns 0 or the errno of whichever failed. */
+int write(const std::string &path, std::string_view value);
+
+/* "/sys/bus/pci/devices/" + address + "/" + name */
+std::string device_path(const std::string &address, std::string_view name = {});
+
+/*
+ * The address of the index-th PCI function (in address order) with this
+ * vendor and device ID ("8086", "10d3"); empty when there are fewer.
+ */
+std::string find_device(std::string_view vendor, std::string_view device, unsigned index = 0);
+
+/* The IOMMU group number of a device; nullopt when it has none. */
+std::optional<unsigned> iommu_group(const std::string &address);
+
+/* The members of an IOMMU group, sorted. */
+std::vector<std::string> group_members(unsigned group);
+
+} /* namespace sysfs */
+
+} /* namespace guest */
