@@ -273,7 +273,7 @@ void read_consumer_sources(HostReader &reader, HostContext &context)
 		if (auto entries = reader.parsed("proc/fb", parse_proc_fb(*text))) {
 			for (const FramebufferEntry &entry : *entries)
 				if (auto name = firmware_framebuffer_name(entry.id))
-					context.firmware_framebuffers.push_back(std::move(*name));
+					context.firmware_framebuffers.emplace_back(std::move(*name), entry.id);
 		}
 	}
 }

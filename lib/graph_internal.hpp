@@ -51,8 +51,8 @@ struct HostContext {
 	std::set<std::string> default_route_interfaces;
 	/* Block device name ("nvme0n1p2") to where it is mounted, or "[swap]". */
 	std::map<std::string, std::string> mountpoints;
-	/* Driver names of the firmware framebuffers in proc/fb ("efifb"). */
-	std::vector<std::string> firmware_framebuffers;
+	/* Driver names and proc/fb IDs of the firmware framebuffers ("efifb", "EFI VGA"). */
+	std::vector<std::pair<std::string, std::string>> firmware_framebuffers;
 	/* Group numbers with a node in dev/vfio. */
 	std::set<unsigned> vfio_nodes;
 	/* Class entries by the sysfs path of the PCI function they sit beneath. */
@@ -95,12 +95,29 @@ private:
 					  std::vector<DirEntry> *children);
 	void record_vanished(PciAddress address, const std::string &path, const Error &error);
 
+	/* What the VFs of one PF share, as the kernel shows it. */
+	struct VfTemplate {
+		VendorId vendor;    /* the PF's */
+		DeviceId vf_device; /* from sriov_vf_device; zero when absent */
+		int numa_node = -1; /* the PF's */
+		bool pf_inaccessible = false;
+		/* The first VF read in full; its identity stands for the rest. */
+		std::optional<Device> vf0;
+	};
+
+	static void apply_vf_template(const VfTemplate &shared, Device &device);
+	void list_driver_directories();
+
 	Host &host_;
 	const ScanOptions &options_;
 	const HostContext &context_;
 	std::vector<Finding> &host_findings_;
 	/* VF address to PF address, from the virtfnN links of the PFs read so far. */
 	std::unordered_map<PciAddress, PciAddress> pf_of_vf_;
+	/* By PF address. */
+	std::unordered_map<PciAddress, VfTemplate> vf_templates_;
+	/* Function to driver, from the driver directories when they were listed. */
+	std::unordered_map<PciAddress, std::string> bound_;
 };
 
 /* A device of the snapshot being built, by address; nullptr when absent. */

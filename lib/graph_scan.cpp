@@ -9,6 +9,7 @@
  */
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <map>
@@ -195,45 +196,81 @@ Error unexpected_link(std::string_view name, const std::string &resolved, std::s
 							     "', expected " + std::string(expected));
 }
 
-void read_identity(DeviceReader &reader)
+/* Identity from the uevent, which shows what the kernel recorded when it enumerated the device. */
+bool read_uevent_identity(DeviceReader &reader)
 {
 	Device &device = reader.device();
-
-	if (reader.has("config")) {
-		if (const auto bytes = reader.read("config", config_header_size)) {
-			if (const auto header = reader.parsed("config", parse_config_header(*bytes))) {
-				device.vendor = header->vendor;
-				device.device = header->device;
-				device.subsystem_vendor = header->subsystem_vendor;
-				device.subsystem_device = header->subsystem_device;
-				device.class_code = header->class_code;
-				device.revision = header->revision;
-				device.header_type = header->header_type;
-				device.inaccessible = header->inaccessible;
-				return;
-			}
-		}
-	} else {
-		reader.add_finding("config", make_error(errc::not_found, "config is missing"));
-	}
-
-	/* Without a usable config, the uevent still names the device; the header type stays unknown. */
 	if (!reader.has("uevent"))
-		return;
-	if (const auto uevent = reader.read_parsed<PciUevent>("uevent", parse_pci_uevent)) {
-		device.vendor = uevent->vendor;
-		device.device = uevent->device;
-		device.subsystem_vendor = uevent->subsystem_vendor;
-		device.subsystem_device = uevent->subsystem_device;
-		device.class_code = uevent->class_code;
-	}
+		return false;
+	const auto uevent = reader.read_parsed<PciUevent>("uevent", parse_pci_uevent);
+	if (!uevent)
+		return false;
+	device.vendor = uevent->vendor;
+	device.device = uevent->device;
+	device.subsystem_vendor = uevent->subsystem_vendor;
+	device.subsystem_device = uevent->subsystem_device;
+	device.class_code = uevent->class_code;
+	return true;
 }
 
-void read_binding(DeviceReader &reader)
+/* Without a readable header, a bridge still shows the functions behind it. */
+uint8_t header_type_from_listing(const std::vector<DirEntry> &entries)
+{
+	const bool has_children =
+		std::any_of(entries.begin(), entries.end(), [](const DirEntry &entry) {
+			return entry.name == "pci_bus" ||
+			       (may_be_directory(entry) && PciAddress::parse(entry.name));
+		});
+	return has_children ? 0x01 : 0x00;
+}
+
+void read_identity(DeviceReader &reader, const std::vector<DirEntry> &entries)
 {
 	Device &device = reader.device();
 
-	if (reader.has("driver")) {
+	if (!reader.has("config")) {
+		reader.add_finding("config", make_error(errc::not_found, "config is missing"));
+	} else if (const auto bytes = reader.read("config", config_header_size)) {
+		if (const auto header = reader.parsed("config", parse_config_header(*bytes))) {
+			device.vendor = header->vendor;
+			device.device = header->device;
+			device.subsystem_vendor = header->subsystem_vendor;
+			device.subsystem_device = header->subsystem_device;
+			device.class_code = header->class_code;
+			device.revision = header->revision;
+			device.header_type = header->header_type;
+			if (!header->inaccessible)
+				return;
+
+			/*
+			 * All ones (D3cold or removal): the kernel's recorded
+			 * identity still tells what the device is.
+			 */
+			device.inaccessible = true;
+			device.revision = 0;
+			device.header_type = header_type_from_listing(entries);
+			read_uevent_identity(reader);
+			if (reader.has("revision"))
+				if (const auto revision = reader.read_parsed<uint32_t>(
+					    "revision", [](std::string_view text) { return parse_hex_attribute(text, 2); }))
+					device.revision = static_cast<uint8_t>(*revision);
+			return;
+		}
+	}
+
+	/* Without a usable config the uevent still names the device. */
+	device.header_type = header_type_from_listing(entries);
+	read_uevent_identity(reader);
+}
+
+void read_binding(DeviceReader &reader, const std::unordered_map<PciAddress, std::string> &bound)
+{
+	Device &device = reader.device();
+
+	const auto listed = bound.find(device.address);
+	if (reader.has("driver") && listed != bound.end()) {
+		device.driver = listed->second;
+	} else if (reader.has("driver")) {
 		if (const auto resolved = reader.link("driver")) {
 			if (auto name = link_leaf(*resolved, "sys/bus/pci/drivers/"))
 				device.driver = std::move(*name);
@@ -256,16 +293,22 @@ void read_binding(DeviceReader &reader)
 		}
 	}
 
-	if (reader.has("numa_node")) {
-		if (const auto node = reader.read_parsed<long long>("numa_node", parse_int_attribute)) {
-			if (*node >= -1 && *node < (1 << 16))
-				device.numa_node = static_cast<int>(*node);
-			else
-				reader.add_finding("numa_node",
-						   make_error(errc::malformed_attribute,
-							      "numa_node holds " + std::to_string(*node) +
-								      ", expected -1 or a node number"));
-		}
+}
+
+void read_numa_node(DeviceReader &reader)
+{
+	Device &device = reader.device();
+
+	if (!reader.has("numa_node"))
+		return;
+	if (const auto node = reader.read_parsed<long long>("numa_node", parse_int_attribute)) {
+		if (*node >= -1 && *node < (1 << 16))
+			device.numa_node = static_cast<int>(*node);
+		else
+			reader.add_finding("numa_node",
+					   make_error(errc::malformed_attribute,
+						      "numa_node holds " + std::to_string(*node) +
+							      ", expected -1 or a node number"));
 	}
 }
 
@@ -312,25 +355,40 @@ void read_sriov(DeviceReader &reader, const std::vector<DirEntry> &entries,
 		device.sriov = std::move(sriov);
 	}
 
-	/* virtfnN links name the VFs in N order; a listing returns them in any order. */
+	/*
+	 * virtfnN names VF N, which the kernel places at routing ID
+	 * PF + offset + N * stride; computing that saves a readlink per VF.
+	 * Without sriov_offset and sriov_stride the links are read instead.
+	 */
 	std::map<unsigned, PciAddress> vfs;
+	const unsigned offset = device.sriov ? device.sriov->first_vf_offset : 0;
+	const unsigned stride = device.sriov ? device.sriov->vf_stride : 0;
+	const unsigned routing_id = (unsigned(device.address.bus()) << 8) |
+				    (unsigned(device.address.device()) << 3) | device.address.function();
 	for (const DirEntry &entry : entries) {
 		if (!entry.name.starts_with("virtfn"))
 			continue;
 		const auto index = parse_number(std::string_view(entry.name).substr(6));
 		if (!index)
 			continue;
-		const auto resolved = reader.link(entry.name);
-		if (!resolved)
-			continue;
-		const auto vf = PciAddress::parse(path_basename(*resolved));
-		if (!vf) {
-			reader.add_finding(entry.name, unexpected_link(entry.name, *resolved,
-								       "a PCI function directory"));
-			continue;
+
+		std::optional<PciAddress> vf;
+		const unsigned vf_routing_id = routing_id + offset + *index * stride;
+		if (offset > 0 && (stride > 0 || *index == 0) && vf_routing_id <= 0xffff) {
+			vf = PciAddress(device.address.domain(), static_cast<uint8_t>(vf_routing_id >> 8),
+					static_cast<uint8_t>((vf_routing_id >> 3) & 0x1f),
+					static_cast<uint8_t>(vf_routing_id & 0x7));
+		} else if (const auto resolved = reader.link(entry.name)) {
+			if (auto parsed = PciAddress::parse(path_basename(*resolved)))
+				vf = parsed.value();
+			else
+				reader.add_finding(entry.name, unexpected_link(entry.name, *resolved,
+									       "a PCI function directory"));
 		}
-		vfs.emplace(*index, vf.value());
-		pf_of_vf[vf.value()] = device.address;
+		if (!vf)
+			continue;
+		vfs.emplace(*index, *vf);
+		pf_of_vf[*vf] = device.address;
 	}
 	if (!vfs.empty()) {
 		if (!device.sriov)
@@ -455,8 +513,8 @@ public:
 				read_usb_root(entry.name);
 
 		if (device.boot_vga.value_or(false))
-			for (const std::string &framebuffer : context_.firmware_framebuffers)
-				add(ConsumerKind::framebuffer, framebuffer);
+			for (const auto &[name, id] : context_.firmware_framebuffers)
+				add(ConsumerKind::framebuffer, name).description = id;
 
 		std::sort(device.consumers.begin(), device.consumers.end(),
 			  [](const Consumer &a, const Consumer &b) {
@@ -579,28 +637,59 @@ private:
 			}
 
 			Consumer &consumer = add(ConsumerKind::usb_device, name);
-			auto uevent = child.value()->read("uevent", attribute_max);
-			if (!uevent) {
-				reader_.add_finding(child_path + "/uevent", uevent.error());
+			const auto identity = read_usb_identity(*child.value(), child_path);
+			if (!identity)
 				continue;
-			}
-			auto parsed = parse_usb_uevent(uevent.value());
-			if (!parsed) {
-				reader_.add_finding(child_path + "/uevent", parsed.error());
-				continue;
-			}
 
-			consumer.description = VendorId(parsed.value().vendor).to_string() + ":" +
-					       DeviceId(parsed.value().product).to_string();
+			consumer.description = VendorId(identity->vendor).to_string() + ":" +
+					       DeviceId(identity->product).to_string();
 			/* The product string descriptor is optional. */
 			if (auto product = child.value()->read("product", attribute_max))
 				consumer.description += " " + strip_newline(std::move(product).value());
 
-			if (parsed.value().device_class == 9) {
+			if (identity->device_class == 9) {
 				consumer.kind = ConsumerKind::usb_hub;
 				read_usb_children(*child.value(), child_path);
 			}
 		}
+	}
+
+	/* IDs and class from the uevent, or from idVendor, idProduct and bDeviceClass without one. */
+	std::optional<UsbUevent> read_usb_identity(Directory &usb, const std::string &path)
+	{
+		auto uevent = usb.read("uevent", attribute_max);
+		if (uevent) {
+			auto parsed = parse_usb_uevent(uevent.value());
+			if (!parsed) {
+				reader_.add_finding(path + "/uevent", parsed.error());
+				return std::nullopt;
+			}
+			return parsed.value();
+		}
+		if (!is_missing(uevent.error())) {
+			reader_.add_finding(path + "/uevent", uevent.error());
+			return std::nullopt;
+		}
+
+		UsbUevent identity;
+		const std::array<std::pair<const char *, unsigned>, 3> files = {{
+			{"idVendor", 4}, {"idProduct", 4}, {"bDeviceClass", 2}}};
+		std::array<uint32_t, 3> values{};
+		for (size_t i = 0; i < files.size(); i++) {
+			const std::string file_path = path + "/" + files[i].first;
+			auto content = usb.read(files[i].first, attribute_max);
+			auto value = content ? parse_hex_attribute(content.value(), files[i].second)
+					     : result<uint32_t>(content.error());
+			if (!value) {
+				reader_.add_finding(file_path, value.error());
+				return std::nullopt;
+			}
+			values[i] = value.value();
+		}
+		identity.vendor = static_cast<uint16_t>(values[0]);
+		identity.product = static_cast<uint16_t>(values[1]);
+		identity.device_class = static_cast<uint8_t>(values[2]);
+		return identity;
 	}
 
 	DeviceReader &reader_;
@@ -638,6 +727,26 @@ void DeviceScanner::record_vanished(PciAddress address, const std::string &path,
 	host_findings_.push_back(std::move(finding));
 }
 
+void DeviceScanner::apply_vf_template(const VfTemplate &shared, Device &device)
+{
+	if (shared.vf0) {
+		device.class_code = shared.vf0->class_code;
+		device.revision = shared.vf0->revision;
+		device.header_type = shared.vf0->header_type;
+		device.subsystem_vendor = shared.vf0->subsystem_vendor;
+		device.subsystem_device = shared.vf0->subsystem_device;
+	}
+	if (shared.vf_device != DeviceId()) {
+		device.vendor = shared.vendor;
+		device.device = shared.vf_device;
+	} else if (shared.vf0) {
+		device.vendor = shared.vf0->vendor;
+		device.device = shared.vf0->device;
+	}
+	device.numa_node = shared.numa_node;
+	device.inaccessible = shared.pf_inaccessible || device.inaccessible;
+}
+
 std::optional<Device> DeviceScanner::scan_device(Directory &directory, PciAddress address,
 						 const std::vector<PciAddress> &parents,
 						 std::vector<DirEntry> *children)
@@ -654,25 +763,58 @@ std::optional<Device> DeviceScanner::scan_device(Directory &directory, PciAddres
 	device.parents = parents;
 
 	DeviceReader reader(directory, device, entries.value());
-	read_identity(reader);
 
-	/* A device removed after the listing loses its config with the rest. */
-	const auto config_gone = std::find_if(device.findings.begin(), device.findings.end(),
-					      [](const Finding &finding) {
-						      return finding.attribute == "config" &&
-							     finding.sys_errno == ENOENT;
-					      });
-	if (config_gone != device.findings.end() && reader.has("config")) {
-		record_vanished(address, config_gone->path,
-				make_sys_error(ENOENT, config_gone->message, address.to_string(),
-					       config_gone->path));
-		return std::nullopt;
+	/*
+	 * The kernel gives every VF its PF's vendor, the VF device ID from the
+	 * PF's SR-IOV capability, and the class, revision, header type and
+	 * subsystem IDs it read from VF 0; its sysfs files show those. Taking
+	 * them from the PF and the first VF read saves the config and
+	 * numa_node reads of every other VF.
+	 */
+	VfTemplate *shared = nullptr;
+	if (reader.has("physfn") && !options_.read_every_vf) {
+		const auto pf = pf_of_vf_.find(address);
+		if (pf != pf_of_vf_.end()) {
+			const auto found = vf_templates_.find(pf->second);
+			if (found != vf_templates_.end())
+				shared = &found->second;
+		}
 	}
 
-	read_binding(reader);
+	if (shared && shared->vf0) {
+		apply_vf_template(*shared, device);
+	} else {
+		read_identity(reader, entries.value());
+
+		/* A device removed after the listing loses its config with the rest. */
+		const auto config_gone = std::find_if(device.findings.begin(), device.findings.end(),
+						      [](const Finding &finding) {
+							      return finding.attribute == "config" &&
+								     finding.sys_errno == ENOENT;
+						      });
+		if (config_gone != device.findings.end() && reader.has("config")) {
+			record_vanished(address, config_gone->path,
+					make_sys_error(ENOENT, config_gone->message, address.to_string(),
+						       config_gone->path));
+			return std::nullopt;
+		}
+
+		if (shared && device.findings.empty()) {
+			shared->vf0 = device;
+			apply_vf_template(*shared, device);
+		} else {
+			read_numa_node(reader);
+		}
+	}
+
+	read_binding(reader, bound_);
 	read_sriov(reader, entries.value(), pf_of_vf_);
 	read_features(reader);
 	ConsumerReader(reader, context_).read(entries.value());
+
+	if (device.sriov && !device.sriov->vfs.empty())
+		vf_templates_[address] = VfTemplate{device.vendor, device.sriov->vf_device,
+						    device.numa_node, device.inaccessible, std::nullopt};
 
 	if (children)
 		*children = std::move(entries).value();
@@ -728,6 +870,21 @@ std::optional<Device> DeviceScanner::scan_one(PciAddress address, const std::str
 	return scan_device(*directory.value(), address, parents_from_path(path), nullptr);
 }
 
+void DeviceScanner::list_driver_directories()
+{
+	for (const std::string &driver : context_.facts.drivers) {
+		const std::string path = "sys/bus/pci/drivers/" + driver;
+		auto entries = host_.list(path);
+		if (!entries) {
+			host_findings_.push_back(make_finding(driver, path, entries.error()));
+			continue;
+		}
+		for (const DirEntry &entry : entries.value())
+			if (auto address = PciAddress::parse(entry.name))
+				bound_.emplace(address.value(), driver);
+	}
+}
+
 result<std::vector<Device>> DeviceScanner::scan_all()
 {
 	/* The bus listing says which functions exist; sys/devices says where. */
@@ -743,6 +900,15 @@ result<std::vector<Device>> DeviceScanner::scan_all()
 		}
 		on_bus.emplace(address.value(), false);
 	}
+
+	/*
+	 * With many functions per driver, one listing of each driver directory
+	 * names every bound function and replaces a readlink per function.
+	 */
+	constexpr size_t functions_per_driver_listing = 4;
+	const auto &drivers = context_.facts.drivers;
+	if (on_bus.size() >= functions_per_driver_listing * std::max<size_t>(drivers.size(), 1))
+		list_driver_directories();
 
 	std::vector<Device> devices;
 	devices.reserve(on_bus.size());

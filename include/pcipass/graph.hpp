@@ -194,6 +194,13 @@ struct ScanOptions {
 	bool holders = true;
 	/* Read the module behind each driver (HostFacts::driver_modules): one link per driver. */
 	bool driver_modules = false;
+	/*
+	 * Read config and numa_node of every VF. By default a VF takes its
+	 * vendor, device and NUMA node from its PF and its class, revision
+	 * and subsystem IDs from the PF's first VF, which is what the kernel
+	 * itself records for every VF; that saves two file reads per VF.
+	 */
+	bool read_every_vf = false;
 };
 
 /*
