@@ -10,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "kernel.hpp"
@@ -18,7 +19,7 @@ namespace pcipass::sim::detail {
 
 namespace {
 
-using Kind = Loc::Kind;
+using Kind = LocKind;
 
 constexpr std::array<std::string_view, size_t(Attr::count)> attr_names = {
 	"boot_vga",
@@ -26,6 +27,8 @@ constexpr std::array<std::string_view, size_t(Attr::count)> attr_names = {
 	"config",
 	"device",
 	"driver_override",
+	"enable",
+	"irq",
 	"modalias",
 	"numa_node",
 	"remove",
@@ -61,6 +64,8 @@ constexpr std::array<std::string_view, 4> device_link_names = {
 	"physfn",
 	"subsystem",
 };
+
+constexpr std::array<std::string_view, 2> module_file_names = {"initstate", "refcnt"};
 
 constexpr std::array<std::string_view, 6> proc_file_names = {
 	"cmdline", "cpuinfo", "fb", "modules", "mounts", "route",
@@ -106,8 +111,12 @@ std::string modalias(const testing::TopologyDevice &topo)
 	return buffer;
 }
 
-/* Config space as a root reader sees its first 256 bytes. */
-std::string config_space(const testing::TopologyDevice &topo)
+/*
+ * Config space as a root reader sees its first 256 bytes; the standard
+ * header matches what materialize() writes for the same device.
+ */
+std::string config_space(const testing::TopologyDevice &topo, bool bound, uint8_t secondary,
+			 uint8_t subordinate)
 {
 	std::string config(256, '\0');
 	if (topo.inaccessible) {
@@ -120,18 +129,80 @@ std::string config_space(const testing::TopologyDevice &topo)
 	};
 	put16(0x00, topo.vendor.value());
 	put16(0x02, topo.device.value());
-	put16(0x04, 0x0406); /* memory space, bus master, INTx disabled */
+	/* Command: I/O, memory and bus master enabled once a driver has the device. */
+	put16(0x04, bound ? 0x0007 : 0x0000);
 	put16(0x06, 0x0010); /* capabilities list */
 	config[0x08] = char(topo.revision);
 	config[0x09] = char(topo.class_code.prog_if());
 	config[0x0a] = char(topo.class_code.subclass());
 	config[0x0b] = char(topo.class_code.base());
 	config[0x0e] = char(topo.header_type);
+	config[0x34] = char(0x40);
+	config[0x3d] = char(0x01); /* interrupt pin INTA */
 	if ((topo.header_type & 0x7f) == 0) {
 		put16(0x2c, topo.subsystem_vendor.value());
 		put16(0x2e, topo.subsystem_device.value());
+	} else if ((topo.header_type & 0x7f) == 1) {
+		config[0x18] = char(topo.address.bus());
+		config[0x19] = char(secondary);
+		config[0x1a] = char(subordinate);
 	}
 	return config;
+}
+
+/* /proc/net/route pads each line to 127 characters (seq_setwidth in fib_route_seq_show). */
+std::string route_line(std::string line)
+{
+	constexpr size_t width = 127;
+	if (line.size() < width)
+		line.append(width - line.size(), ' ');
+	return line + "\n";
+}
+
+/* The kernel's mangling of paths in /proc/mounts: space, tab, newline and backslash in octal. */
+std::string escape_mount_path(std::string_view path)
+{
+	std::string escaped;
+	for (char c : path) {
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\\') {
+			char octal[8];
+			std::snprintf(octal, sizeof(octal), "\\%03o", static_cast<unsigned char>(c));
+			escaped += octal;
+		} else {
+			escaped += c;
+		}
+	}
+	return escaped;
+}
+
+/* dir joined with a relative link target, ".." resolved. */
+std::string join_link(std::string_view dir, std::string_view target)
+{
+	std::vector<std::string_view> parts;
+	auto push = [&](std::string_view path) {
+		while (!path.empty()) {
+			const auto slash = path.find('/');
+			const auto part = path.substr(0, slash);
+			if (part == "..") {
+				if (!parts.empty())
+					parts.pop_back();
+			} else if (!part.empty() && part != ".") {
+				parts.push_back(part);
+			}
+			if (slash == std::string_view::npos)
+				break;
+			path.remove_prefix(slash + 1);
+		}
+	};
+	push(dir);
+	push(target);
+	std::string path;
+	for (auto part : parts) {
+		if (!path.empty())
+			path += '/';
+		path += part;
+	}
+	return path;
 }
 
 Error fs_error(int sys_errno, std::string_view path, std::string_view what)
@@ -150,40 +221,33 @@ std::string_view attr_name(Attr attr)
 
 std::string relative_link(std::string_view from, std::string_view to)
 {
-	auto split = [](std::string_view path) {
-		std::vector<std::string_view> parts;
-		while (!path.empty()) {
-			const auto slash = path.find('/');
-			parts.push_back(path.substr(0, slash));
-			if (slash == std::string_view::npos)
-				break;
-			path.remove_prefix(slash + 1);
-		}
-		return parts;
-	};
-	const auto a = split(from);
-	const auto b = split(to);
-	size_t common = 0;
-	while (common < a.size() && common < b.size() && a[common] == b[common])
-		common++;
-
-	std::string link;
-	for (size_t i = common; i < a.size(); i++)
-		link += "../";
-	for (size_t i = common; i < b.size(); i++) {
-		link += b[i];
-		if (i + 1 < b.size())
-			link += '/';
-	}
-	if (link.ends_with('/'))
-		link.pop_back();
-	return link;
+	return std::filesystem::path(to).lexically_relative(std::filesystem::path(from)).string();
 }
 
 bool Kernel::group_exists(unsigned group) const
 {
 	auto it = groups_.find(group);
 	return it != groups_.end() && !it->second.empty();
+}
+
+/* The vfioN of a device on a VFIO driver: its rank by address among such devices, or none. */
+int Kernel::vfio_number(int index) const
+{
+	const Device &device = devices_[index];
+	if (device.driver == none || !drivers_[device.driver].vfio || !device.present)
+		return none;
+	/*
+	 * NOTE: the kernel takes the lowest free number at bind time; numbering
+	 * by address instead keeps this tree equal to materialize() of
+	 * to_topology(), which cannot know the order of binds.
+	 */
+	int rank = 0;
+	for (const auto &other : devices_) {
+		if (other.present && other.driver != none && drivers_[other.driver].vfio &&
+		    other.topo.address < device.topo.address)
+			rank++;
+	}
+	return rank;
 }
 
 bool Kernel::attr_present(const Device &device, Attr attr) const
@@ -210,17 +274,40 @@ bool Kernel::attr_present(const Device &device, Attr attr) const
 std::string Kernel::attr_content(const Device &device, Attr attr) const
 {
 	const testing::TopologyDevice &topo = device.topo;
+	const bool bound = device.driver != none;
 	switch (attr) {
 	case Attr::boot_vga:
 		return topo.boot_vga.value_or(false) ? "1\n" : "0\n";
 	case Attr::class_code:
 		return hex("0x%06x\n", topo.class_code.value());
-	case Attr::config:
-		return config_space(topo);
+	case Attr::config: {
+		/* A bridge's bus numbers: the bus of its first child and the highest bus behind it. */
+		uint8_t secondary = 0;
+		uint8_t subordinate = 0;
+		std::vector<int> below(device.children);
+		for (size_t i = 0; i < below.size(); i++) {
+			const Device &child = devices_[below[i]];
+			if (!child.present)
+				continue;
+			const uint8_t bus = child.topo.address.bus();
+			if (child.parent == int(&device - devices_.data()) && child.pf == none &&
+			    (secondary == 0 || bus < secondary))
+				secondary = bus;
+			subordinate = std::max(subordinate, bus);
+			below.insert(below.end(), child.children.begin(), child.children.end());
+		}
+		if (secondary == 0)
+			secondary = subordinate;
+		return config_space(topo, bound, secondary, subordinate);
+	}
 	case Attr::device:
 		return hex("0x%04x\n", topo.device.value());
 	case Attr::driver_override:
 		return device.override_name ? *device.override_name + "\n" : "(null)\n";
+	case Attr::enable:
+		return bound ? "1\n" : "0\n";
+	case Attr::irq:
+		return bound ? "16\n" : "0\n";
 	case Attr::modalias:
 		return modalias(topo) + "\n";
 	case Attr::numa_node:
@@ -232,7 +319,7 @@ std::string Kernel::attr_content(const Device &device, Attr attr) const
 		return methods.empty() ? methods : methods + "\n";
 	}
 	case Attr::resource: {
-		/* Six BARs, the ROM and the bridge or IOV windows, all unassigned. */
+		/* Six BARs, the ROM and the IOV BARs; bridges add their windows. */
 		const int lines = (topo.header_type & 0x7f) == 0 ? 13 : 17;
 		std::string text;
 		for (int i = 0; i < lines; i++)
@@ -259,9 +346,9 @@ std::string Kernel::attr_content(const Device &device, Attr attr) const
 		return hex("0x%04x\n", topo.subsystem_vendor.value());
 	case Attr::uevent: {
 		std::string text;
-		if (device.driver != none)
+		if (bound)
 			text += "DRIVER=" + drivers_[device.driver].name + "\n";
-		text += hex("PCI_CLASS=%X\n", topo.class_code.value());
+		text += hex("PCI_CLASS=%04X\n", topo.class_code.value());
 		text += "PCI_ID=" + hex("%04X", topo.vendor.value()) + ":" +
 			hex("%04X", topo.device.value()) + "\n";
 		text += "PCI_SUBSYS_ID=" + hex("%04X", topo.subsystem_vendor.value()) + ":" +
@@ -289,16 +376,45 @@ bool Kernel::consumer_present(const Device &device, const Consumer &consumer) co
 	return device.driver != none && drivers_[device.driver].name == consumer.driver;
 }
 
-bool Kernel::extra_present(const Device &device, int node) const
+const std::vector<ExtraNode> &Kernel::extra_list(const Loc &loc) const
 {
-	const ExtraNode &extra = device.extra[node];
-	if (extra.consumer != none)
-		return consumer_present(device, device.consumers[extra.consumer]);
-	for (size_t i = 0; i < device.extra.size(); i++) {
-		if (device.extra[i].parent == node && extra_present(device, int(i)))
-			return true;
+	if (loc.kind == Kind::extra || loc.kind == Kind::device_dir)
+		return devices_[loc.a].extra;
+	return host_extra_;
+}
+
+/* A consumer node in dir: beneath a device, beneath another such node, or anchored in a fixed directory. */
+std::optional<Loc> Kernel::lookup_extra(const Loc &dir, std::string_view name) const
+{
+	const auto &nodes = extra_list(dir);
+	const bool nested = dir.kind == Kind::extra || dir.kind == Kind::host_extra;
+	const int parent = nested ? dir.b : none;
+	const bool device_tree = dir.kind == Kind::extra || dir.kind == Kind::device_dir;
+	for (size_t i = 0; i < nodes.size(); i++) {
+		const ExtraNode &node = nodes[i];
+		if (node.parent != parent || node.name != name)
+			continue;
+		if (parent == none && !device_tree && !(node.anchor == dir))
+			continue;
+		return Loc{device_tree ? Kind::extra : Kind::host_extra, device_tree ? dir.a : 0,
+			   int(i)};
 	}
-	return false;
+	return std::nullopt;
+}
+
+void Kernel::add_extra_entries(const Loc &dir, std::vector<DirEntry> &list) const
+{
+	const auto &nodes = extra_list(dir);
+	const bool nested = dir.kind == Kind::extra || dir.kind == Kind::host_extra;
+	const int parent = nested ? dir.b : none;
+	const bool device_tree = dir.kind == Kind::extra || dir.kind == Kind::device_dir;
+	for (const auto &node : nodes) {
+		if (node.parent != parent)
+			continue;
+		if (parent == none && !device_tree && !(node.anchor == dir))
+			continue;
+		list.push_back(DirEntry{node.name, node.type});
+	}
 }
 
 std::vector<int> Kernel::bound_devices(int driver) const
@@ -334,6 +450,7 @@ std::vector<pid_t> Kernel::holder_pids() const
 	return {pids.begin(), pids.end()};
 }
 
+/* What a process holds, in the order its descriptors were numbered from 3. */
 std::vector<std::string> Kernel::held_paths(pid_t pid) const
 {
 	std::vector<std::string> paths;
@@ -377,8 +494,6 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 			return Loc{Kind::sys_class};
 		if (name == "module")
 			return Loc{Kind::sys_module};
-		if (name == "block")
-			return Loc{Kind::class_dir, 0};
 		return std::nullopt;
 
 	case Kind::sys_bus:
@@ -397,14 +512,9 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 			return Loc{Kind::bus_pci_file, *file};
 		return std::nullopt;
 
-	case Kind::bus_usb:
-		if (name == "devices")
-			return Loc{Kind::class_dir, 1};
-		return std::nullopt;
-
 	case Kind::bus_pci_devices: {
-		const int device = find_device_by_name(name);
-		if (device == none || name.ends_with('\n'))
+		const int device = name.ends_with('\n') ? none : find_device_by_name(name);
+		if (device == none)
 			return std::nullopt;
 		return Loc{Kind::pci_device_link, device};
 	}
@@ -434,7 +544,7 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 			if (roots_[i].name == name)
 				return Loc{Kind::pci_root, int(i)};
 		}
-		return std::nullopt;
+		return lookup_extra(dir, name);
 
 	case Kind::pci_root: {
 		const int device = name.ends_with('\n') ? none : find_device_by_name(name);
@@ -469,7 +579,7 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 			return Loc{Kind::virtfn_link, dir.a, *n};
 		}
 		if (name == "vfio-dev") {
-			if (device.vfio_number == none)
+			if (vfio_number(dir.a) == none)
 				return std::nullopt;
 			return Loc{Kind::vfio_dev_dir, dir.a};
 		}
@@ -477,33 +587,22 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 			if (devices_[child].present && devices_[child].name == name)
 				return Loc{Kind::device_dir, child};
 		}
-		for (size_t i = 0; i < device.extra.size(); i++) {
-			if (device.extra[i].parent == none && device.extra[i].name == name &&
-			    extra_present(device, int(i)))
-				return Loc{Kind::extra, dir.a, int(i)};
-		}
-		return std::nullopt;
+		return lookup_extra(dir, name);
 	}
 
 	case Kind::vfio_dev_dir:
-		if (name == "vfio" + std::to_string(devices_[dir.a].vfio_number))
+		if (name == "vfio" + std::to_string(vfio_number(dir.a)))
 			return Loc{Kind::vfio_dev_entry, dir.a};
 		return std::nullopt;
 
-	case Kind::extra: {
-		const Device &device = devices_[dir.a];
-		for (size_t i = 0; i < device.extra.size(); i++) {
-			if (device.extra[i].parent == dir.b && device.extra[i].name == name &&
-			    extra_present(device, int(i)))
-				return Loc{Kind::extra, dir.a, int(i)};
-		}
-		return std::nullopt;
-	}
+	case Kind::extra:
+	case Kind::host_extra:
+		return lookup_extra(dir, name);
 
 	case Kind::devices_virtual:
 		if (name == "iommu" && !topology_.iommu_units.empty())
 			return Loc{Kind::virtual_iommu};
-		return std::nullopt;
+		return lookup_extra(dir, name);
 
 	case Kind::virtual_iommu:
 	case Kind::class_iommu:
@@ -513,6 +612,11 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 									   : Kind::class_iommu_link,
 					   int(i)};
 		}
+		return std::nullopt;
+
+	case Kind::iommu_unit:
+		if (name == "devices")
+			return Loc{Kind::iommu_unit_devices, dir.a};
 		return std::nullopt;
 
 	case Kind::sys_kernel:
@@ -544,23 +648,10 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 	case Kind::sys_class:
 		if (name == "iommu")
 			return Loc{Kind::class_iommu};
-		for (size_t i = 0; i < classes_.size(); i++) {
-			if (classes_[i].path.starts_with("sys/class/") &&
-			    std::string_view(classes_[i].path).substr(10) == name)
-				return Loc{Kind::class_dir, int(i)};
-		}
-		return std::nullopt;
+		return lookup_extra(dir, name);
 
-	case Kind::class_dir: {
-		const auto &entries = classes_[dir.a].entries;
-		for (size_t i = 0; i < entries.size(); i++) {
-			const Device &device = devices_[entries[i].device];
-			if (device.extra[entries[i].node].name == name &&
-			    extra_present(device, entries[i].node))
-				return Loc{Kind::class_link, dir.a, int(i)};
-		}
-		return std::nullopt;
-	}
+	case Kind::bus_usb:
+		return lookup_extra(dir, name);
 
 	case Kind::sys_module: {
 		const int module = module_of_name(name);
@@ -570,9 +661,24 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 	}
 
 	case Kind::module_dir:
-		if (name == "refcnt")
-			return Loc{Kind::module_refcnt, dir.a};
+		if (auto file = index_of(module_file_names, name))
+			return Loc{Kind::module_file, dir.a, *file};
+		/* The directory holds links to the module's PCI drivers and exists only with one. */
+		if (name == "drivers" &&
+		    std::any_of(drivers_.begin(), drivers_.end(), [&](const Driver &driver) {
+			    return driver.loaded && driver.module == modules_[dir.a];
+		    }))
+			return Loc{Kind::module_drivers, dir.a};
 		return std::nullopt;
+
+	case Kind::module_drivers: {
+		if (!name.starts_with("pci:"))
+			return std::nullopt;
+		const int driver = find_driver(name.substr(4));
+		if (driver == none || !drivers_[driver].loaded || drivers_[driver].module != modules_[dir.a])
+			return std::nullopt;
+		return Loc{Kind::module_driver_link, dir.a, driver};
+	}
 
 	case Kind::proc:
 		if (name == "net")
@@ -602,13 +708,17 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 
 	case Kind::proc_pid_fd: {
 		auto fd = parse_number(name);
-		if (!fd || *fd < 3 || size_t(*fd - 3) >= held_paths(dir.a).size())
+		if (!fd || size_t(*fd) >= held_paths(dir.a).size() + 3)
 			return std::nullopt;
 		return Loc{Kind::proc_pid_fd_link, dir.a, *fd};
 	}
 
 	case Kind::dev:
-		if (name == "vfio")
+		/* The vfio directory exists while it holds a node. */
+		if (name == "vfio" && (topology_.vfio_container ||
+				       std::any_of(groups_.begin(), groups_.end(), [&](const auto &group) {
+					       return group_has_vfio_member(group.first);
+				       })))
 			return Loc{Kind::dev_vfio};
 		return std::nullopt;
 
@@ -634,7 +744,7 @@ EntryType Kernel::type(const Loc &loc) const
 	case Kind::driver_file:
 	case Kind::device_attr:
 	case Kind::group_type:
-	case Kind::module_refcnt:
+	case Kind::module_file:
 	case Kind::proc_file:
 	case Kind::proc_pid_comm:
 		return EntryType::file;
@@ -644,15 +754,16 @@ EntryType Kernel::type(const Loc &loc) const
 	case Kind::device_link:
 	case Kind::virtfn_link:
 	case Kind::group_member_link:
-	case Kind::class_link:
 	case Kind::class_iommu_link:
+	case Kind::module_driver_link:
 	case Kind::proc_pid_fd_link:
 		return EntryType::symlink;
 	case Kind::dev_vfio_container:
 	case Kind::dev_vfio_group:
 		return EntryType::other;
 	case Kind::extra:
-		return devices_[loc.a].extra[loc.b].type;
+	case Kind::host_extra:
+		return extra_list(loc)[loc.b].type;
 	default:
 		return EntryType::directory;
 	}
@@ -712,14 +823,17 @@ std::string Kernel::path_of(const Loc &loc) const
 	case Kind::vfio_dev_dir:
 		return devices_[loc.a].path + "/vfio-dev";
 	case Kind::vfio_dev_entry:
-		return devices_[loc.a].path + "/vfio-dev/vfio" +
-		       std::to_string(devices_[loc.a].vfio_number);
-	case Kind::extra: {
-		const Device &device = devices_[loc.a];
+		return devices_[loc.a].path + "/vfio-dev/vfio" + std::to_string(vfio_number(loc.a));
+	case Kind::extra:
+	case Kind::host_extra: {
+		const auto &nodes = extra_list(loc);
 		std::string path;
-		for (int node = loc.b; node != none; node = device.extra[node].parent)
-			path = "/" + device.extra[node].name + path;
-		return device.path + path;
+		int node = loc.b;
+		for (; nodes[node].parent != none; node = nodes[node].parent)
+			path = "/" + nodes[node].name + path;
+		path = "/" + nodes[node].name + path;
+		return (loc.kind == Kind::extra ? devices_[loc.a].path : path_of(nodes[node].anchor)) +
+		       path;
 	}
 	case Kind::devices_virtual:
 		return "sys/devices/virtual";
@@ -727,6 +841,8 @@ std::string Kernel::path_of(const Loc &loc) const
 		return "sys/devices/virtual/iommu";
 	case Kind::iommu_unit:
 		return "sys/devices/virtual/iommu/" + topology_.iommu_units[loc.a];
+	case Kind::iommu_unit_devices:
+		return "sys/devices/virtual/iommu/" + topology_.iommu_units[loc.a] + "/devices";
 	case Kind::iommu_groups:
 		return "sys/kernel/iommu_groups";
 	case Kind::group_dir:
@@ -738,20 +854,18 @@ std::string Kernel::path_of(const Loc &loc) const
 		       devices_[loc.b].name;
 	case Kind::group_type:
 		return "sys/kernel/iommu_groups/" + std::to_string(loc.a) + "/type";
-	case Kind::class_dir:
-		return classes_[loc.a].path;
-	case Kind::class_link: {
-		const ClassEntry &entry = classes_[loc.a].entries[loc.b];
-		return classes_[loc.a].path + "/" + devices_[entry.device].extra[entry.node].name;
-	}
 	case Kind::class_iommu:
 		return "sys/class/iommu";
 	case Kind::class_iommu_link:
 		return "sys/class/iommu/" + topology_.iommu_units[loc.a];
 	case Kind::module_dir:
 		return "sys/module/" + modules_[loc.a];
-	case Kind::module_refcnt:
-		return "sys/module/" + modules_[loc.a] + "/refcnt";
+	case Kind::module_file:
+		return "sys/module/" + modules_[loc.a] + "/" + std::string(module_file_names[loc.b]);
+	case Kind::module_drivers:
+		return "sys/module/" + modules_[loc.a] + "/drivers";
+	case Kind::module_driver_link:
+		return "sys/module/" + modules_[loc.a] + "/drivers/pci:" + drivers_[loc.b].name;
 	case Kind::proc_file:
 		return ProcFile(loc.a) == ProcFile::route
 			       ? std::string("proc/net/route")
@@ -807,17 +921,20 @@ std::string Kernel::link_text(const Loc &loc) const
 	case Kind::group_member_link:
 		return relative_link("sys/kernel/iommu_groups/" + std::to_string(loc.a) + "/devices",
 				     devices_[loc.b].path);
-	case Kind::class_link: {
-		const ClassEntry &entry = classes_[loc.a].entries[loc.b];
-		return relative_link(classes_[loc.a].path,
-				     path_of(Loc{Kind::extra, entry.device, entry.node}));
-	}
 	case Kind::class_iommu_link:
 		return relative_link("sys/class/iommu",
 				     "sys/devices/virtual/iommu/" + topology_.iommu_units[loc.a]);
-	case Kind::proc_pid_fd_link:
-		/* The kernel shows absolute paths; following one leaves the host root. */
+	case Kind::module_driver_link:
+		return relative_link("sys/module/" + modules_[loc.a] + "/drivers", drivers_[loc.b].path);
+	case Kind::extra:
+	case Kind::host_extra:
+		return extra_list(loc)[loc.b].content;
+	case Kind::proc_pid_fd_link: {
+		/* Descriptors 0 to 2 are open on /dev/null, so holdings start at 3. */
+		if (loc.b < 3)
+			return "/dev/null";
 		return "/" + held_paths(loc.a)[size_t(loc.b - 3)];
+	}
 	default:
 		return {};
 	}
@@ -850,19 +967,23 @@ Loc Kernel::follow(const Loc &link) const
 		return Loc{Kind::device_dir, devices_[link.a].vfs[link.b]};
 	case Kind::group_member_link:
 		return Loc{Kind::device_dir, link.b};
-	case Kind::class_link: {
-		const ClassEntry &entry = classes_[link.a].entries[link.b];
-		return Loc{Kind::extra, entry.device, entry.node};
-	}
 	case Kind::class_iommu_link:
 		return Loc{Kind::iommu_unit, link.a};
+	case Kind::module_driver_link:
+		return Loc{Kind::driver_dir, link.b};
 	default:
 		return link;
 	}
 }
 
-result<Loc> Kernel::walk(std::string_view path, bool follow_last) const
+result<Loc> Kernel::walk(std::string_view path, bool follow_last, int depth) const
 {
+	/* Consumer links point at consumer nodes, so two hops always suffice. */
+	if (depth > 8)
+		return fs_error(ELOOP, path, "has too many levels of symbolic links");
+
+	refresh_consumer_nodes();
+
 	Loc current{Kind::root};
 	std::string_view rest = path;
 	while (!rest.empty()) {
@@ -882,8 +1003,16 @@ result<Loc> Kernel::walk(std::string_view path, bool follow_last) const
 						  "simulated kernel: '" + std::string(path) +
 							  "' follows an absolute link out of the host root",
 						  {}, std::string(path));
-			/* Every simulated link points at a real node, never at another link. */
-			next = follow(*next);
+			if (next->kind == Kind::extra || next->kind == Kind::host_extra) {
+				/* Consumer links are stored as text, as materialize() writes them. */
+				const std::string link_path = path_of(*next);
+				const std::string target =
+					join_link(link_path.substr(0, link_path.rfind('/')), link_text(*next));
+				BOOST_OUTCOME_TRY(auto resolved, walk(target, true, depth + 1));
+				next = resolved;
+			} else {
+				next = follow(*next);
+			}
 		}
 		current = *next;
 	}
@@ -907,8 +1036,9 @@ result<std::string> Kernel::content(const Loc &loc, std::string_view path) const
 		return fs_error(EACCES, path, "is write-only");
 	case Kind::group_type:
 		return std::string("DMA\n");
-	case Kind::module_refcnt:
-		return std::string("0\n");
+	case Kind::module_file:
+		return ModuleFile(loc.b) == ModuleFile::initstate ? std::string("live\n")
+								  : std::string("0\n");
 	case Kind::proc_file:
 		return proc_content(ProcFile(loc.a));
 	case Kind::proc_pid_comm: {
@@ -921,8 +1051,9 @@ result<std::string> Kernel::content(const Loc &loc, std::string_view path) const
 		return std::string();
 	}
 	case Kind::extra:
-		if (devices_[loc.a].extra[loc.b].type == EntryType::file)
-			return devices_[loc.a].extra[loc.b].content;
+	case Kind::host_extra:
+		if (extra_list(loc)[loc.b].type == EntryType::file)
+			return extra_list(loc)[loc.b].content;
 		return fs_error(EISDIR, path, "is a directory");
 	case Kind::dev_vfio_container:
 	case Kind::dev_vfio_group:
@@ -939,40 +1070,58 @@ std::string Kernel::proc_content(ProcFile file) const
 	case ProcFile::cmdline:
 		return topology_.kernel_cmdline + "\n";
 	case ProcFile::cpuinfo:
-		return "processor\t: 0\nvendor_id\t: " + topology_.cpu_vendor + "\n";
+		return "processor\t: 0\nvendor_id\t: " + topology_.cpu_vendor + "\n\n";
 	case ProcFile::modules:
-		/* The kernel lists the most recently loaded module first. */
-		for (auto it = modules_.rbegin(); it != modules_.rend(); ++it)
-			text += *it + " 16384 0 - Live 0x0000000000000000\n";
+		/* Addresses read as zero without CAP_SYSLOG, as most readers see them. */
+		for (const auto &module : modules_)
+			text += module + " 16384 0 - Live 0x0000000000000000\n";
 		return text;
 	case ProcFile::mounts:
+		text = "sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n"
+		       "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n"
+		       "devtmpfs /dev devtmpfs rw,nosuid,relatime,mode=755 0 0\n";
+		break;
 	case ProcFile::route:
-	case ProcFile::fb: {
-		if (file == ProcFile::route)
-			text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU"
-			       "\tWindow\tIRTT\n";
-		int framebuffer = 0;
-		for (const auto &device : devices_) {
-			for (const auto &consumer : device.consumers) {
-				if (!consumer_present(device, consumer))
-					continue;
-				const auto &topo = consumer.topo;
-				if (file == ProcFile::mounts && topo.kind == ConsumerKind::block_device &&
-				    !topo.mountpoint.empty())
-					text += "/dev/" + topo.name + " " + topo.mountpoint +
-						" ext4 rw,relatime 0 0\n";
-				if (file == ProcFile::route && topo.kind == ConsumerKind::net_interface &&
-				    topo.default_route)
-					text += topo.name + "\t00000000\t0100A8C0\t0003\t0\t0\t100\t"
-							    "00000000\t0\t0\t0\n";
-				if (file == ProcFile::fb && topo.kind == ConsumerKind::framebuffer)
-					text += std::to_string(framebuffer++) + " " +
-						(topo.description.empty() ? topo.name : topo.description) +
-						"\n";
+		text = route_line("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU"
+				  "\tWindow\tIRTT");
+		break;
+	case ProcFile::fb:
+		break;
+	}
+
+	std::vector<int> order;
+	for (size_t i = 0; i < devices_.size(); i++)
+		order.push_back(int(i));
+	std::sort(order.begin(), order.end(), [&](int a, int b) {
+		return devices_[a].topo.address < devices_[b].topo.address;
+	});
+	for (int index : order) {
+		const Device &device = devices_[index];
+		for (const auto &consumer : device.consumers) {
+			if (!consumer_present(device, consumer))
+				continue;
+			const auto &topo = consumer.topo;
+			if (file == ProcFile::mounts && topo.kind == ConsumerKind::block_device &&
+			    !topo.mountpoint.empty())
+				text += "/dev/" + topo.name + " " + escape_mount_path(topo.mountpoint) +
+					" ext4 rw,relatime 0 0\n";
+			if (file == ProcFile::route && topo.kind == ConsumerKind::net_interface &&
+			    topo.default_route) {
+				/* 192.0.2.1 (TEST-NET-1) as the gateway, in the kernel's byte order. */
+				text += route_line(topo.name + "\t00000000\t010200C0\t0003\t0\t0\t100\t"
+							       "00000000\t0\t0\t0");
+				text += route_line(topo.name + "\t000200C0\t00000000\t0001\t0\t0\t100\t"
+							       "00FFFFFF\t0\t0\t0");
+			}
+			if (file == ProcFile::fb && topo.kind == ConsumerKind::framebuffer) {
+				std::string id = topo.description;
+				if (id.empty())
+					id = topo.name == "efifb"    ? "EFI VGA"
+					     : topo.name == "vesafb" ? "VESA VGA"
+								     : topo.name;
+				text += std::to_string(consumer.number) + " " + id + "\n";
 			}
 		}
-		return text;
-	}
 	}
 	return text;
 }
@@ -994,7 +1143,7 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 		add("sys", dir);
 		break;
 	case Kind::sys:
-		for (auto name : {"block", "bus", "class", "devices", "kernel", "module"})
+		for (auto name : {"bus", "class", "devices", "kernel", "module"})
 			add(name, dir);
 		break;
 	case Kind::sys_bus:
@@ -1006,9 +1155,6 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 		add("drivers", dir);
 		for (auto name : bus_file_names)
 			add(std::string(name), file);
-		break;
-	case Kind::bus_usb:
-		add("devices", dir);
 		break;
 	case Kind::bus_pci_devices:
 		for (const auto &device : devices_) {
@@ -1055,29 +1201,17 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 			if (device.vfs[n] != none && devices_[device.vfs[n]].present)
 				add("virtfn" + std::to_string(n), link);
 		}
-		if (device.vfio_number != none)
+		if (vfio_number(loc.a) != none)
 			add("vfio-dev", dir);
 		for (int child : device.children) {
 			if (devices_[child].present)
 				add(devices_[child].name, dir);
 		}
-		for (size_t i = 0; i < device.extra.size(); i++) {
-			if (device.extra[i].parent == none && extra_present(device, int(i)))
-				add(device.extra[i].name, device.extra[i].type);
-		}
 		break;
 	}
 	case Kind::vfio_dev_dir:
-		add("vfio" + std::to_string(devices_[loc.a].vfio_number), dir);
+		add("vfio" + std::to_string(vfio_number(loc.a)), dir);
 		break;
-	case Kind::extra: {
-		const Device &device = devices_[loc.a];
-		for (size_t i = 0; i < device.extra.size(); i++) {
-			if (device.extra[i].parent == loc.b && extra_present(device, int(i)))
-				add(device.extra[i].name, device.extra[i].type);
-		}
-		break;
-	}
 	case Kind::devices_virtual:
 		if (!topology_.iommu_units.empty())
 			add("iommu", dir);
@@ -1086,6 +1220,9 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 	case Kind::class_iommu:
 		for (const auto &unit : topology_.iommu_units)
 			add(unit, loc.kind == Kind::virtual_iommu ? dir : link);
+		break;
+	case Kind::iommu_unit:
+		add("devices", dir);
 		break;
 	case Kind::sys_kernel:
 		add("iommu_groups", dir);
@@ -1106,24 +1243,22 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 		break;
 	case Kind::sys_class:
 		add("iommu", dir);
-		for (const auto &class_dir : classes_) {
-			if (class_dir.path.starts_with("sys/class/"))
-				add(class_dir.path.substr(10), dir);
-		}
-		break;
-	case Kind::class_dir:
-		for (const auto &entry : classes_[loc.a].entries) {
-			const Device &device = devices_[entry.device];
-			if (extra_present(device, entry.node))
-				add(device.extra[entry.node].name, link);
-		}
 		break;
 	case Kind::sys_module:
 		for (const auto &module : modules_)
 			add(module, dir);
 		break;
 	case Kind::module_dir:
-		add("refcnt", file);
+		for (auto name : module_file_names)
+			add(std::string(name), file);
+		if (lookup(loc, "drivers"))
+			add("drivers", dir);
+		break;
+	case Kind::module_drivers:
+		for (const auto &driver : drivers_) {
+			if (driver.loaded && driver.module == modules_[loc.a])
+				add("pci:" + driver.name, link);
+		}
 		break;
 	case Kind::proc:
 		for (auto name : proc_file_names) {
@@ -1142,13 +1277,14 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 		add("fd", dir);
 		break;
 	case Kind::proc_pid_fd: {
-		const size_t count = held_paths(loc.a).size();
+		const size_t count = held_paths(loc.a).size() + 3;
 		for (size_t i = 0; i < count; i++)
-			add(std::to_string(i + 3), link);
+			add(std::to_string(i), link);
 		break;
 	}
 	case Kind::dev:
-		add("vfio", dir);
+		if (lookup(loc, "vfio"))
+			add("vfio", dir);
 		break;
 	case Kind::dev_vfio:
 		if (topology_.vfio_container)
@@ -1161,6 +1297,7 @@ std::vector<DirEntry> Kernel::entries(const Loc &loc) const
 	default:
 		break;
 	}
+	add_extra_entries(loc, list);
 
 	std::sort(list.begin(), list.end(),
 		  [](const DirEntry &a, const DirEntry &b) { return a.name < b.name; });

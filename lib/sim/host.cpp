@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "kernel.hpp"
+#include "topology_rules.hpp"
 
 namespace pcipass::sim {
 
@@ -565,6 +566,18 @@ result<std::vector<Holder>> Host::holders(std::string_view path)
 result<void> Host::open_node(std::string_view path, pid_t pid, std::string_view command)
 {
 	BOOST_OUTCOME_TRY(check_relative_path(path));
+	/* Only VFIO nodes have users that a topology can record. */
+	if (path != "dev/vfio/vfio" && !pcipass::detail::parse_vfio_group_node(path))
+		return make_error(errc::invalid_argument,
+				  "simulated kernel: '" + std::string(path) +
+					  "' is not a VFIO node; give dev/vfio/N or dev/vfio/vfio",
+				  {}, std::string(path));
+	if (pid <= 0 || command.empty() || command.size() > 15 ||
+	    command.find('\n') != std::string_view::npos)
+		return make_error(errc::invalid_argument,
+				  "simulated kernel: a holder needs a pid above 0 and a command of 1 "
+				  "to 15 characters on one line",
+				  {}, std::string(path));
 	std::function<void()> crash_callback;
 	const std::string value = std::to_string(pid) + " " + std::string(command);
 	std::unique_lock lock(impl_->mutex);

@@ -39,19 +39,88 @@ struct Driver {
 	std::string path; /* "sys/bus/pci/drivers/<name>" */
 };
 
-/* A file, directory or link beneath a device's directory that belongs to a consumer. */
+/* The kinds of node in the simulated tree; what Loc::a and Loc::b mean depends on the kind. */
+enum class LocKind : uint8_t {
+	root,
+	sys,
+	proc,
+	dev,
+	sys_bus,
+	sys_devices,
+	sys_kernel,
+	sys_class,
+	sys_module,
+	bus_pci,
+	bus_pci_devices,
+	bus_pci_drivers,
+	bus_pci_file,       /* a: BusFile */
+	bus_usb,
+	pci_device_link,    /* a: device */
+	driver_dir,         /* a: driver */
+	driver_file,        /* a: driver, b: DriverFile */
+	driver_device_link, /* a: driver, b: device */
+	driver_module_link, /* a: driver */
+	pci_root,           /* a: root */
+	device_dir,         /* a: device */
+	device_attr,        /* a: device, b: Attr */
+	device_link,        /* a: device, b: DeviceLink */
+	virtfn_link,        /* a: device, b: VF index */
+	vfio_dev_dir,       /* a: device */
+	vfio_dev_entry,     /* a: device */
+	extra,              /* a: device, b: node in Device::extra */
+	host_extra,         /* b: node in Kernel::host_extra_ */
+	devices_virtual,
+	virtual_iommu,
+	iommu_unit,         /* a: unit */
+	iommu_unit_devices, /* a: unit */
+	iommu_groups,
+	group_dir,          /* a: group number */
+	group_devices,      /* a: group number */
+	group_member_link,  /* a: group number, b: device */
+	group_type,         /* a: group number */
+	class_iommu,
+	class_iommu_link,   /* a: unit */
+	module_dir,         /* a: module */
+	module_file,        /* a: module, b: ModuleFile */
+	module_drivers,     /* a: module */
+	module_driver_link, /* a: module, b: driver */
+	proc_file,          /* a: ProcFile */
+	proc_net,
+	proc_pid,           /* a: pid */
+	proc_pid_comm,      /* a: pid */
+	proc_pid_fd,        /* a: pid */
+	proc_pid_fd_link,   /* a: pid, b: fd */
+	dev_vfio,
+	dev_vfio_container,
+	dev_vfio_group,     /* a: group number */
+};
+
+/* A node of the simulated tree. */
+struct Loc {
+	LocKind kind = LocKind::root;
+	int a = 0;
+	int b = 0;
+
+	bool operator==(const Loc &) const = default;
+};
+
+/*
+ * A file, directory or link that present consumers bring: beneath a
+ * device's directory (Device::extra), or elsewhere in the tree
+ * (Kernel::host_extra_, such as the sys/class links to them).
+ */
 struct ExtraNode {
-	int parent = none; /* index in Device::extra; none for the device directory */
+	int parent = none; /* index in the same list; none for a top node */
 	std::string name;
 	EntryType type = EntryType::directory;
-	std::string content;
-	int consumer = none; /* none: a shared directory, present while any child is */
+	std::string content; /* a file's content, or a link's relative target */
+	Loc anchor;          /* host tree top nodes: the directory they sit in */
 };
 
 struct Consumer {
 	testing::TopologyConsumer topo;
 	std::string driver; /* present while the device is bound to this driver; empty: always */
-	int node = none;    /* its directory in Device::extra, none when it has none */
+	mutable unsigned number = 0; /* N of a framebuffer fbN, while present */
 };
 
 struct Device {
@@ -67,7 +136,6 @@ struct Device {
 	std::vector<std::string> reset_methods; /* enabled */
 	unsigned num_vfs = 0;
 	bool autoprobe = true;
-	int vfio_number = none; /* vfio-dev/vfioN while bound to a VFIO driver */
 
 	int parent = none;
 	int pf = none;
@@ -76,23 +144,13 @@ struct Device {
 	std::vector<int> vfs;      /* VF slots by index, none until first created */
 
 	std::vector<Consumer> consumers;
-	std::vector<ExtraNode> extra;
+	/* Rebuilt from the present consumers when they change; see Kernel::refresh_consumer_nodes(). */
+	mutable std::vector<ExtraNode> extra;
 };
 
 struct Root {
 	std::string name; /* "pci0000:00" */
 	std::vector<int> devices;
-};
-
-/* Where class directories link to consumer nodes: sys/class/net/eth0 and the like. */
-struct ClassEntry {
-	int device = none;
-	int node = none;
-};
-
-struct ClassDir {
-	std::string path; /* "sys/class/net" */
-	std::vector<ClassEntry> entries;
 };
 
 /* What a write decided. */
@@ -119,69 +177,10 @@ struct Target {
 	Rule rule = Rule::path_not_found;
 };
 
-/* A node of the simulated tree; what a and b mean depends on kind. */
-struct Loc {
-	enum class Kind : uint8_t {
-		root,
-		sys,
-		proc,
-		dev,
-		sys_bus,
-		sys_devices,
-		sys_kernel,
-		sys_class,
-		sys_module,
-		bus_pci,
-		bus_pci_devices,
-		bus_pci_drivers,
-		bus_pci_file,       /* a: BusFile */
-		bus_usb,
-		pci_device_link,    /* a: device */
-		driver_dir,         /* a: driver */
-		driver_file,        /* a: driver, b: DriverFile */
-		driver_device_link, /* a: driver, b: device */
-		driver_module_link, /* a: driver */
-		pci_root,           /* a: root */
-		device_dir,         /* a: device */
-		device_attr,        /* a: device, b: Attr */
-		device_link,        /* a: device, b: DeviceLink */
-		virtfn_link,        /* a: device, b: VF index */
-		vfio_dev_dir,       /* a: device */
-		vfio_dev_entry,     /* a: device */
-		extra,              /* a: device, b: node */
-		devices_virtual,
-		virtual_iommu,
-		iommu_unit,         /* a: unit */
-		iommu_groups,
-		group_dir,          /* a: group number */
-		group_devices,      /* a: group number */
-		group_member_link,  /* a: group number, b: device */
-		group_type,         /* a: group number */
-		class_dir,          /* a: class directory */
-		class_link,         /* a: class directory, b: entry */
-		class_iommu,
-		class_iommu_link,   /* a: unit */
-		module_dir,         /* a: module */
-		module_refcnt,      /* a: module */
-		proc_file,          /* a: ProcFile */
-		proc_net,
-		proc_pid,           /* a: pid */
-		proc_pid_comm,      /* a: pid */
-		proc_pid_fd,        /* a: pid */
-		proc_pid_fd_link,   /* a: pid, b: fd */
-		dev_vfio,
-		dev_vfio_container,
-		dev_vfio_group,     /* a: group number */
-	};
-
-	Kind kind = Kind::root;
-	int a = 0;
-	int b = 0;
-};
-
 enum class BusFile : uint8_t { drivers_autoprobe, drivers_probe, rescan };
 enum class DriverFile : uint8_t { bind, new_id, remove_id, uevent, unbind };
 enum class DeviceLink : uint8_t { driver, iommu_group, physfn, subsystem };
+enum class ModuleFile : uint8_t { initstate, refcnt };
 enum class ProcFile : uint8_t { cmdline, cpuinfo, fb, modules, mounts, route };
 
 /* Per-device attribute files, sorted by name. */
@@ -191,6 +190,8 @@ enum class Attr : uint8_t {
 	config,
 	device,
 	driver_override,
+	enable,
+	irq,
 	modalias,
 	numa_node,
 	remove,
@@ -225,7 +226,7 @@ public:
 	static result<Kernel> load(const testing::Topology &topology, const Options &options);
 
 	/* Reads (fs.cpp) */
-	result<Loc> walk(std::string_view path, bool follow_last) const;
+	result<Loc> walk(std::string_view path, bool follow_last, int depth = 0) const;
 	EntryType type(const Loc &loc) const;
 	std::string path_of(const Loc &loc) const;
 	std::string link_text(const Loc &loc) const;
@@ -266,11 +267,12 @@ public:
 private:
 	/* Loading (load.cpp) */
 	result<void> add_device(const testing::TopologyDevice &topo);
-	result<void> add_consumers(int index);
+	void add_consumers(int index);
 	void place(int index);
 	int create_vf(int pf, unsigned n);
-	void build_consumer_nodes(int index);
-	void add_class_entry(std::string_view class_path, int device, int node);
+	void refresh_consumer_nodes() const;
+	std::string host_path(int node) const;
+	void consumers_changed(int device);
 
 	/* Matching and probing (rules.cpp) */
 	bool id_matches(const Device &device, const testing::IdMatch &id) const;
@@ -307,8 +309,11 @@ private:
 	Loc follow(const Loc &link) const;
 	bool attr_present(const Device &device, Attr attr) const;
 	std::string attr_content(const Device &device, Attr attr) const;
-	bool extra_present(const Device &device, int node) const;
 	bool consumer_present(const Device &device, const Consumer &consumer) const;
+	const std::vector<ExtraNode> &extra_list(const Loc &loc) const;
+	std::optional<Loc> lookup_extra(const Loc &dir, std::string_view name) const;
+	void add_extra_entries(const Loc &dir, std::vector<DirEntry> &list) const;
+	int vfio_number(int device) const;
 	std::vector<int> bound_devices(int driver) const;
 	std::vector<pid_t> holder_pids() const;
 	std::vector<std::string> held_paths(pid_t pid) const;
@@ -327,12 +332,12 @@ private:
 	std::vector<std::string> available_modules_;
 	std::map<unsigned, std::vector<int>> groups_; /* present members by address */
 	std::map<std::string, std::vector<Holder>, std::less<>> holders_;
-	std::vector<ClassDir> classes_;
-	std::vector<bool> vfio_numbers_; /* vfioN numbers in use */
+	/* Devices with consumers, by address: the order materialize() numbers them in. */
+	std::vector<int> consumer_devices_;
+	mutable std::vector<ExtraNode> host_extra_;
+	mutable bool consumers_dirty_ = true;
 };
 
-/* "vfio-pci" and the vendor variants built on it ("mlx5_vfio_pci"). */
-bool is_vfio_driver_name(std::string_view name);
 /* Drivers that manage DMA ownership themselves: VFIO drivers, pci-stub, pcieport. */
 bool is_dma_owner_aware_name(std::string_view name);
 

@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "kernel.hpp"
+#include "topology_names.hpp"
+#include "topology_rules.hpp"
 
 namespace pcipass::sim::detail {
 
@@ -54,47 +57,18 @@ void insert_sorted(std::vector<int> &list, int index, const std::vector<Device> 
 	list.insert(position, index);
 }
 
-/* "vvvv:pppp product" split into its parts; empty parts when it has another form. */
-struct UsbDescription {
-	std::string vendor;
-	std::string product_id;
-	std::string product;
-};
-
-UsbDescription parse_usb_description(std::string_view text)
-{
-	UsbDescription parsed;
-	auto is_hex = [](std::string_view part) {
-		return part.size() == 4 && std::all_of(part.begin(), part.end(), [](char c) {
-			       return std::isxdigit(static_cast<unsigned char>(c));
-		       });
-	};
-	if (text.size() >= 9 && text[4] == ':' && is_hex(text.substr(0, 4)) &&
-	    is_hex(text.substr(5, 4))) {
-		parsed.vendor = text.substr(0, 4);
-		parsed.product_id = text.substr(5, 4);
-		if (text.size() > 10)
-			parsed.product = text.substr(10);
-	} else {
-		parsed.product = text;
-	}
-	return parsed;
-}
-
 } /* namespace */
-
-bool is_vfio_driver_name(std::string_view name)
-{
-	return name == "vfio-pci" || name.ends_with("vfio_pci") || name.ends_with("vfio-pci");
-}
 
 bool is_dma_owner_aware_name(std::string_view name)
 {
-	return is_vfio_driver_name(name) || name == "pci-stub" || name == "pcieport";
+	return pcipass::detail::is_vfio_driver_name(name) || name == "pci-stub" ||
+	       name == "pcieport";
 }
 
 result<Kernel> Kernel::load(const testing::Topology &topology, const Options &options)
 {
+	BOOST_OUTCOME_TRY(testing::validate_topology(topology));
+
 	Kernel kernel;
 	kernel.options_ = options;
 	kernel.topology_ = topology;
@@ -107,9 +81,6 @@ result<Kernel> Kernel::load(const testing::Topology &topology, const Options &op
 		kernel.available_modules_.push_back(module_key(name));
 
 	for (const auto &topo : topology.drivers) {
-		if (kernel.find_driver(topo.name) != none)
-			return invalid_topology("driver '" + topo.name + "' is declared twice");
-
 		Driver driver;
 		driver.name = topo.name;
 		driver.module = module_key(topo.module);
@@ -117,7 +88,7 @@ result<Kernel> Kernel::load(const testing::Topology &topology, const Options &op
 		driver.dynamic_ids = topo.dynamic_ids;
 		driver.sriov = topo.sriov;
 		driver.probe_errno = topo.probe_errno;
-		driver.vfio = is_vfio_driver_name(topo.name);
+		driver.vfio = pcipass::detail::is_vfio_driver_name(topo.name);
 		driver.dma_owner_aware = is_dma_owner_aware_name(topo.name);
 		driver.loaded = driver.module.empty() ||
 				std::find(kernel.modules_.begin(), kernel.modules_.end(),
@@ -169,11 +140,10 @@ result<Kernel> Kernel::load(const testing::Topology &topology, const Options &op
 	for (size_t i = 0; i < kernel.devices_.size(); i++)
 		kernel.place(int(i));
 
-	/* VFs the PF has enabled but the topology did not list. */
-	const size_t listed = kernel.devices_.size();
-	for (size_t i = 0; i < listed; i++) {
+	/* VFs enabled later must not land on another device's address. */
+	for (size_t i = 0; i < kernel.devices_.size(); i++) {
 		const Device &pf = kernel.devices_[i];
-		if (!pf.topo.sriov || pf.pf != none)
+		if (!pf.topo.sriov)
 			continue;
 		for (unsigned n = 0; n < pf.topo.sriov->total_vfs; n++) {
 			const PciAddress address = *vf_address(pf.topo.address, *pf.topo.sriov, n);
@@ -184,36 +154,24 @@ result<Kernel> Kernel::load(const testing::Topology &topology, const Options &op
 							kernel.devices_[other->second].name,
 							pf.name);
 		}
-		for (unsigned n = 0; n < pf.num_vfs; n++) {
-			if (kernel.devices_[i].vfs[n] == none)
-				kernel.create_vf(int(i), n);
-		}
 	}
 
-	/* The class directories exist even when no consumer links into them. */
-	for (std::string_view path : {"sys/block", "sys/bus/usb/devices", "sys/class/block",
-				      "sys/class/drm", "sys/class/net"})
-		kernel.classes_.push_back(ClassDir{std::string(path), {}});
 	for (size_t i = 0; i < kernel.devices_.size(); i++) {
-		BOOST_OUTCOME_TRY(kernel.add_consumers(int(i)));
+		kernel.add_consumers(int(i));
+		if (!kernel.devices_[i].consumers.empty())
+			kernel.consumer_devices_.push_back(int(i));
 	}
+	std::sort(kernel.consumer_devices_.begin(), kernel.consumer_devices_.end(), [&](int a, int b) {
+		return kernel.devices_[a].topo.address < kernel.devices_[b].topo.address;
+	});
 
 	for (auto &device : kernel.devices_) {
 		if (device.present && device.topo.iommu_group)
 			insert_sorted(kernel.groups_[*device.topo.iommu_group],
 				      int(&device - kernel.devices_.data()), kernel.devices_);
-		if (device.driver != none && kernel.drivers_[device.driver].vfio) {
-			device.vfio_number = int(kernel.vfio_numbers_.size());
-			kernel.vfio_numbers_.push_back(true);
-		}
 	}
 
 	for (const auto &[path, holders] : topology.holders) {
-		auto checked = check_relative_path(path);
-		auto node = checked ? kernel.walk(path, true) : result<Loc>(checked.error());
-		if (!node)
-			return invalid_topology("a holder is registered for '" + path +
-						"', which does not exist in this state");
 		for (const auto &holder : holders)
 			kernel.holders_[path].push_back(holder);
 		std::sort(kernel.holders_[path].begin(), kernel.holders_[path].end(),
@@ -226,8 +184,6 @@ result<Kernel> Kernel::load(const testing::Topology &topology, const Options &op
 result<void> Kernel::add_device(const testing::TopologyDevice &topo)
 {
 	const std::string name = topo.address.to_string();
-	if (by_address_.count(topo.address))
-		return invalid_topology("device " + name + " is listed twice", name);
 
 	Device device;
 	device.topo = topo;
@@ -237,25 +193,11 @@ result<void> Kernel::add_device(const testing::TopologyDevice &topo)
 				       : std::optional<std::string>(topo.driver_override);
 	device.reset_methods = topo.reset_methods;
 
-	if (!topo.driver.empty()) {
+	/* validate_topology() made sure the driver is listed and loaded. */
+	if (!topo.driver.empty())
 		device.driver = find_driver(topo.driver);
-		if (device.driver == none)
-			return invalid_topology("device " + name + " is bound to '" + topo.driver +
-						"', which is not in the driver list",
-						name);
-		if (!drivers_[device.driver].loaded)
-			return invalid_topology("device " + name + " is bound to '" + topo.driver +
-						"', whose module '" + drivers_[device.driver].module +
-						"' is not loaded",
-						name);
-	}
 
 	if (topo.sriov) {
-		if (topo.sriov->num_vfs > topo.sriov->total_vfs)
-			return invalid_topology("device " + name + " has sriov num_vfs " +
-						std::to_string(topo.sriov->num_vfs) + " above total_vfs " +
-						std::to_string(topo.sriov->total_vfs),
-						name);
 		if (topo.sriov->vf_stride == 0 && topo.sriov->total_vfs > 1)
 			return invalid_topology("device " + name + " has sriov vf_stride 0", name);
 		device.num_vfs = topo.sriov->num_vfs;
@@ -271,23 +213,11 @@ result<void> Kernel::add_device(const testing::TopologyDevice &topo)
 
 	const int index = int(devices_.size());
 	if (topo.physfn) {
-		auto pf = by_address_.find(*topo.physfn);
-		if (pf == by_address_.end() || !devices_[pf->second].topo.sriov)
-			return invalid_topology("the physfn " + topo.physfn->to_string() + " of " +
-						name + " is not an SR-IOV device",
-						name);
-		Device &physfn = devices_[pf->second];
-		unsigned n = 0;
-		for (; n < physfn.num_vfs; n++) {
-			if (vf_address(physfn.topo.address, *physfn.topo.sriov, n) == topo.address)
-				break;
-		}
-		if (n == physfn.num_vfs)
-			return invalid_topology("VF " + name + " is not at the address of one of the " +
-						std::to_string(physfn.num_vfs) + " VFs of " +
-						physfn.name + " (offset and stride)",
-						name);
-		device.pf = pf->second;
+		/* validate_topology() made sure the PF exists and the address is one of its VFs. */
+		const int pf = by_address_.at(*topo.physfn);
+		Device &physfn = devices_[pf];
+		const unsigned n = *pcipass::detail::vf_index(physfn.topo, topo.address);
+		device.pf = pf;
 		device.vf_index = n;
 		physfn.vfs[n] = index;
 	}
@@ -324,7 +254,7 @@ void Kernel::place(int index)
 	insert_sorted(it->devices, index, devices_);
 }
 
-/* Creates or revives the slot of VF n of a PF, fresh as the kernel adds it, unbound. */
+/* Creates or revives the slot of VF n of a PF, fresh and unbound, not yet on the bus. */
 int Kernel::create_vf(int pf, unsigned n)
 {
 	if (devices_[pf].vfs[n] != none) {
@@ -332,7 +262,6 @@ int Kernel::create_vf(int pf, unsigned n)
 		vf.driver = none;
 		vf.override_name.reset();
 		vf.reset_methods = vf.topo.reset_methods;
-		vf.vfio_number = none;
 		return devices_[pf].vfs[n];
 	}
 
@@ -357,7 +286,9 @@ int Kernel::create_vf(int pf, unsigned n)
 	else
 		topo.iommu_group = physfn.topo.iommu_group;
 
+	/* Absent until enable_vfs() adds it to the bus and its group. */
 	Device vf;
+	vf.present = false;
 	vf.topo = topo;
 	vf.name = topo.address.to_string();
 	vf.reset_methods = topo.reset_methods;
@@ -371,131 +302,6 @@ int Kernel::create_vf(int pf, unsigned n)
 	by_address_.emplace(topo.address, index);
 	place(index);
 	return index;
-}
-
-result<void> Kernel::add_consumers(int index)
-{
-	Device &device = devices_[index];
-	for (const auto &topo : device.topo.consumers) {
-		Consumer consumer;
-		consumer.topo = topo;
-		if (!topo.driver.empty())
-			consumer.driver = topo.driver;
-		else if (topo.kind != ConsumerKind::framebuffer)
-			consumer.driver = device.topo.driver;
-		if (consumer.driver.empty() && topo.kind != ConsumerKind::framebuffer)
-			return invalid_topology("consumer '" + topo.name + "' of " + device.name +
-						" names no driver, and the device has none to "
-						"keep it present",
-						device.name);
-		device.consumers.push_back(std::move(consumer));
-	}
-	build_consumer_nodes(index);
-	return success();
-}
-
-/*
- * Lays out each consumer where the kernel puts it beneath its controller:
- * usbB/B-P/B-P.Q for USB, net/NAME, nvme/nvmeX/NAME or block/NAME, and
- * drm/NAME; with the class links that point at them.
- */
-void Kernel::build_consumer_nodes(int index)
-{
-	Device &device = devices_[index];
-
-	auto child = [&](int parent, std::string_view name, int consumer) {
-		for (size_t i = 0; i < device.extra.size(); i++) {
-			if (device.extra[i].parent == parent && device.extra[i].name == name) {
-				if (consumer != none)
-					device.extra[i].consumer = consumer;
-				return int(i);
-			}
-		}
-		device.extra.push_back(ExtraNode{parent, std::string(name), EntryType::directory, {},
-						 consumer});
-		return int(device.extra.size()) - 1;
-	};
-	auto file = [&](int parent, std::string_view name, std::string content, int consumer) {
-		device.extra.push_back(ExtraNode{parent, std::string(name), EntryType::file,
-						 std::move(content), consumer});
-	};
-
-	for (size_t c = 0; c < device.consumers.size(); c++) {
-		Consumer &consumer = device.consumers[c];
-		const std::string &name = consumer.topo.name;
-		const int id = int(c);
-		switch (consumer.topo.kind) {
-		case ConsumerKind::usb_device:
-		case ConsumerKind::usb_hub: {
-			const auto dash = name.find('-');
-			int node;
-			if (dash == std::string::npos) {
-				node = child(none, name, id);
-			} else {
-				/* "3-1.2" sits beneath usb3/3-1. */
-				node = child(none, "usb" + name.substr(0, dash), none);
-				for (size_t dot = name.find('.', dash); dot != std::string::npos;
-				     dot = name.find('.', dot + 1))
-					node = child(node, name.substr(0, dot), none);
-				node = child(node, name, id);
-			}
-			consumer.node = node;
-			const UsbDescription usb = parse_usb_description(consumer.topo.description);
-			const bool hub = consumer.topo.kind == ConsumerKind::usb_hub;
-			file(node, "bDeviceClass", hub ? "09\n" : "00\n", id);
-			if (!usb.vendor.empty()) {
-				file(node, "idVendor", usb.vendor + "\n", id);
-				file(node, "idProduct", usb.product_id + "\n", id);
-			}
-			if (!usb.product.empty())
-				file(node, "product", usb.product + "\n", id);
-			add_class_entry("sys/bus/usb/devices", index, node);
-			break;
-		}
-		case ConsumerKind::net_interface: {
-			const int node = child(child(none, "net", none), name, id);
-			consumer.node = node;
-			file(node, "uevent", "INTERFACE=" + name + "\n", id);
-			add_class_entry("sys/class/net", index, node);
-			break;
-		}
-		case ConsumerKind::block_device: {
-			int parent;
-			const auto n = name.find('n', 4);
-			if (name.starts_with("nvme") && n != std::string::npos)
-				parent = child(child(none, "nvme", none), name.substr(0, n), none);
-			else
-				parent = child(none, "block", none);
-			const int node = child(parent, name, id);
-			consumer.node = node;
-			file(node, "uevent", "DEVNAME=" + name + "\nDEVTYPE=disk\n", id);
-			add_class_entry("sys/class/block", index, node);
-			add_class_entry("sys/block", index, node);
-			break;
-		}
-		case ConsumerKind::drm_card: {
-			const int node = child(child(none, "drm", none), name, id);
-			consumer.node = node;
-			file(node, "uevent", "DEVNAME=dri/" + name + "\n", id);
-			add_class_entry("sys/class/drm", index, node);
-			break;
-		}
-		case ConsumerKind::framebuffer:
-			/* Firmware framebuffers are platform devices; only proc/fb shows them. */
-			break;
-		}
-	}
-}
-
-void Kernel::add_class_entry(std::string_view class_path, int device, int node)
-{
-	auto it = std::find_if(classes_.begin(), classes_.end(),
-			       [&](const ClassDir &dir) { return dir.path == class_path; });
-	if (it == classes_.end()) {
-		classes_.push_back(ClassDir{std::string(class_path), {}});
-		it = classes_.end() - 1;
-	}
-	it->entries.push_back(ClassEntry{device, node});
 }
 
 int Kernel::find_driver(std::string_view name) const

@@ -205,27 +205,20 @@ Outcome Kernel::probe(int index, int driver_index)
 
 void Kernel::attach(int index, int driver_index)
 {
-	Device &device = devices_[index];
-	device.driver = driver_index;
-	if (drivers_[driver_index].vfio) {
-		/* ida_alloc: the lowest free vfioN. */
-		auto free = std::find(vfio_numbers_.begin(), vfio_numbers_.end(), false);
-		device.vfio_number = int(free - vfio_numbers_.begin());
-		if (free == vfio_numbers_.end())
-			vfio_numbers_.push_back(true);
-		else
-			*free = true;
-	}
+	devices_[index].driver = driver_index;
+	consumers_changed(index);
 }
 
 void Kernel::detach(int index)
 {
-	Device &device = devices_[index];
-	if (device.vfio_number != none) {
-		vfio_numbers_[size_t(device.vfio_number)] = false;
-		device.vfio_number = none;
-	}
-	device.driver = none;
+	devices_[index].driver = none;
+	consumers_changed(index);
+}
+
+void Kernel::consumers_changed(int index)
+{
+	if (!devices_[index].consumers.empty())
+		consumers_dirty_ = true;
 }
 
 void Kernel::force_attach(int index, int driver_index)
@@ -272,6 +265,7 @@ void Kernel::set_present(int index, bool present)
 	if (device.present == present)
 		return;
 	device.present = present;
+	consumers_changed(index);
 	if (!device.topo.iommu_group)
 		return;
 	auto &members = groups_[*device.topo.iommu_group];
@@ -350,7 +344,7 @@ Target Kernel::classify(std::string_view path, std::string_view value) const
 	}
 
 	switch (loc.value().kind) {
-	case Loc::Kind::driver_file:
+	case LocKind::driver_file:
 		target.driver = loc.value().a;
 		switch (DriverFile(loc.value().b)) {
 		case DriverFile::bind:
@@ -371,7 +365,7 @@ Target Kernel::classify(std::string_view path, std::string_view value) const
 			break;
 		}
 		break;
-	case Loc::Kind::bus_pci_file:
+	case LocKind::bus_pci_file:
 		if (BusFile(loc.value().a) == BusFile::drivers_probe) {
 			target.kind = WriteKind::drivers_probe;
 			target.device = find_device_by_name(value);
@@ -379,7 +373,7 @@ Target Kernel::classify(std::string_view path, std::string_view value) const
 			target.kind = WriteKind::rescan;
 		}
 		break;
-	case Loc::Kind::device_attr:
+	case LocKind::device_attr:
 		target.device = loc.value().a;
 		switch (Attr(loc.value().b)) {
 		case Attr::driver_override:
@@ -791,7 +785,7 @@ Outcome Kernel::open_node(std::string_view path, pid_t pid, std::string_view com
 	auto loc = walk(path, true);
 	if (!loc)
 		return {ENOENT, Rule::node_missing};
-	if (loc.value().kind == Loc::Kind::dev_vfio_group && !group_viable(unsigned(loc.value().a)))
+	if (loc.value().kind == LocKind::dev_vfio_group && !group_viable(unsigned(loc.value().a)))
 		return {EBUSY, Rule::node_group_not_viable};
 
 	auto &holders = holders_[std::string(path)];
