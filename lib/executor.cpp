@@ -419,7 +419,7 @@ result<void> Executor::run(const Step &step, bool undo, const std::string &final
 		}
 	} else {
 		record.error = performed.error();
-		if (record.error->code == errc::timed_out) {
+		if (record.error->code == errc::timed_out && !step.device.empty()) {
 			record.status = StepStatus::in_doubt;
 			in_doubt_.insert(step.device);
 			/* Nothing more can be done for the device if this line is lost; recovery sees the intent. */

@@ -246,22 +246,29 @@ Step make_module_step(const std::string &driver, const std::string &module)
 
 /*
  * The writes that take one function from one binding to another, with
- * their inverses. The override comes first so that, once the old driver
- * lets go, only the new one can attach; the same order serves a rollback,
- * whose "new" binding is the recorded one. An empty after.driver with
- * probe_when_unknown asks the kernel to choose (a release without a record).
+ * their inverses. The override is pinned to the new driver first, so that
+ * once the old driver lets go only the new one can attach, and so that an
+ * explicit bind works where the kernel needs an override (a VF whose PF has
+ * sriov_drivers_autoprobe 0); it is set to its final value last. The same
+ * order serves a rollback, whose "new" binding is the recorded one. An
+ * empty after.driver with probe_when_unknown asks the kernel to choose (a
+ * release without a record).
  */
 std::vector<PlannedStep> transition_steps(const std::string &bdf, const DeviceState &before,
 					  const DeviceState &after, bool probe_when_unknown)
 {
 	std::vector<PlannedStep> steps;
 
-	if (before.override != after.override)
-		steps.push_back({make_override_step(bdf, after.override),
-				 make_override_step(bdf, before.override)});
-
-	if (before.driver == after.driver && !probe_when_unknown)
+	if (before.driver == after.driver && !probe_when_unknown) {
+		if (before.override != after.override)
+			steps.push_back({make_override_step(bdf, after.override),
+					 make_override_step(bdf, before.override)});
 		return steps;
+	}
+
+	const std::string &pin = after.driver.empty() ? after.override : after.driver;
+	if (before.override != pin)
+		steps.push_back({make_override_step(bdf, pin), make_override_step(bdf, before.override)});
 
 	if (!before.driver.empty())
 		steps.push_back({make_unbind_step(bdf, before.driver),
@@ -271,6 +278,9 @@ std::vector<PlannedStep> transition_steps(const std::string &bdf, const DeviceSt
 		steps.push_back({make_bind_step(bdf, after.driver), make_unbind_step(bdf, after.driver)});
 	else if (probe_when_unknown)
 		steps.push_back({make_probe_step(bdf), std::nullopt});
+
+	if (pin != after.override)
+		steps.push_back({make_override_step(bdf, after.override), make_override_step(bdf, pin)});
 
 	return steps;
 }
@@ -350,7 +360,8 @@ void classify_for_bind(const DeviceGraph &graph, const Request &request, const D
 {
 	const std::string &target = request.driver;
 
-	if (device.is_bridge()) {
+	/* All-ones config space reads as header type 0x7f: no bridge, an endpoint preflight rejects. */
+	if (device.is_bridge() && !device.inaccessible) {
 		member.action = MemberAction::stay_bridge;
 		return;
 	}
@@ -473,8 +484,18 @@ Plan plan_bind(const DeviceGraph &graph, const Request &request,
 
 		const std::string bdf = member.address.to_string();
 		const Ownership *existing = find_claim(claims, bdf);
-		if (existing && existing->owner == request.owner && existing->driver == request.driver)
+		const bool same_claim = existing && existing->owner == request.owner &&
+					existing->driver == request.driver;
+
+		/* A claim of this owner keeps its original state; only a moved group number changes. */
+		if (same_claim) {
+			if (existing->group == member.group)
+				continue;
+			Ownership claim = *existing;
+			claim.group = member.group;
+			plan.claims_added.push_back(std::move(claim));
 			continue;
+		}
 
 		Ownership claim;
 		claim.device = bdf;
@@ -500,7 +521,7 @@ void classify_for_release(const DeviceGraph &graph, const Request &request, cons
 {
 	probe = false;
 
-	if (device.is_bridge()) {
+	if (device.is_bridge() && !device.inaccessible) {
 		member.action = MemberAction::stay_bridge;
 		return;
 	}
