@@ -116,6 +116,8 @@ private:
 	std::unordered_map<PciAddress, PciAddress> pf_of_vf_;
 	/* By PF address. */
 	std::unordered_map<PciAddress, VfTemplate> vf_templates_;
+	/* Functions that disappeared while being read; the bus links are not tried for them. */
+	std::set<PciAddress> vanished_;
 	/* Function to driver, from the driver directories when they were listed. */
 	std::unordered_map<PciAddress, std::string> bound_;
 };

@@ -722,6 +722,7 @@ DeviceScanner::DeviceScanner(Host &host, const ScanOptions &options, const HostC
 
 void DeviceScanner::record_vanished(PciAddress address, const std::string &path, const Error &error)
 {
+	vanished_.insert(address);
 	Finding finding = make_finding(address.to_string(), path, error);
 	finding.message = address.to_string() + " vanished during the scan: " + error.message;
 	host_findings_.push_back(std::move(finding));
@@ -951,7 +952,7 @@ result<std::vector<Device>> DeviceScanner::scan_all()
 
 	/* Functions the walk missed: follow their bus links instead. */
 	for (const auto &[address, found] : on_bus) {
-		if (found)
+		if (found || vanished_.contains(address))
 			continue;
 		if (auto device = scan_one(address, {}))
 			devices.push_back(std::move(*device));

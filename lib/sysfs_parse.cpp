@@ -587,9 +587,9 @@ result<std::string> resolve_link_target(std::string_view base, std::string_view 
 {
 	if (target.empty() || target.front() == '/')
 		return make_error(errc::escapes_root,
-				  "link target " + quote_content(target) +
-					  " is absolute or empty, expected a path relative to '" +
-					  std::string(base) + "'");
+				  "link target " + quote_content(target) + " in '" + std::string(base) +
+					  "' is absolute or empty, so it may lead outside the host root; "
+					  "sysfs links are relative");
 
 	std::vector<std::string_view> components;
 	auto push = [&](std::string_view path) -> bool {
