@@ -259,8 +259,8 @@ void read_identity(DeviceReader &reader, const std::vector<DirEntry> &entries)
 				return;
 
 			/*
-			 * All ones (D3cold or removal): the kernel's recorded
-			 * identity still tells what the device is.
+			 * All ones (D3cold or removal): the identity that the
+			 * kernel recorded at enumeration still names the device.
 			 */
 			device.inaccessible = true;
 			device.revision = 0;
@@ -1023,7 +1023,7 @@ void DeviceScanner::list_driver_directories()
 
 result<std::vector<Device>> DeviceScanner::scan_all()
 {
-	/* The bus listing says which functions exist; sys/devices says where. */
+	/* The bus listing shows which functions exist, and sys/devices where they sit. */
 	BOOST_OUTCOME_TRY(auto bus_entries, host_.list("sys/bus/pci/devices"));
 
 	std::map<PciAddress, bool> on_bus;
