@@ -103,9 +103,19 @@ private:
 		bool pf_inaccessible = false;
 		/* The first VF read in full; its identity stands for the rest. */
 		std::optional<Device> vf0;
+		/*
+		 * VF 0's listing held nothing that only a listing finds (USB
+		 * buses, consumers missing from the class directories, reset
+		 * without reset_method), so the other VFs are read by name.
+		 */
+		bool read_by_name = false;
 	};
 
 	static void apply_vf_template(const VfTemplate &shared, Device &device);
+	const VfTemplate *by_name_template(PciAddress address) const;
+	std::optional<Device> scan_vf_by_name(Directory &directory, PciAddress address,
+					      const std::vector<PciAddress> &parents,
+					      const VfTemplate &shared);
 	void list_driver_directories();
 
 	Host &host_;
@@ -120,6 +130,8 @@ private:
 	std::set<PciAddress> vanished_;
 	/* Function to driver, from the driver directories when they were listed. */
 	std::unordered_map<PciAddress, std::string> bound_;
+	/* Every driver directory was listed, so a function missing from bound_ has no driver. */
+	bool drivers_listed_ = false;
 };
 
 /* A device of the snapshot being built, by address; nullptr when absent. */
