@@ -219,10 +219,10 @@ result<void> Executor::load_module(const Step &step, const std::string &module)
 
 result<bool> Executor::perform_override(const Step &step)
 {
-	const std::string wanted = step.value == "\n" ? std::string() : trim(step.value);
+	const std::string expected = step.value == "\n" ? std::string() : trim(step.value);
 
 	BOOST_OUTCOME_TRY(auto before, read_device_state(host_, step.device));
-	if (before.override == wanted)
+	if (before.override == expected)
 		return true;
 
 	auto written = write(step, step.path, step.value);
@@ -230,13 +230,13 @@ result<bool> Executor::perform_override(const Step &step)
 		return written.error();
 
 	BOOST_OUTCOME_TRY(auto after, read_device_state(host_, step.device));
-	if (after.override == wanted)
+	if (after.override == expected)
 		return false;
 
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
 			"driver_override of " + step.device + " reads '" +
 				(after.override.empty() ? std::string("(null)") : after.override) +
-				"' after writing '" + (wanted.empty() ? std::string("\\n") : wanted) +
+				"' after writing '" + (expected.empty() ? std::string("\\n") : expected) +
 				"'");
 }
 
@@ -445,7 +445,7 @@ result<void> Executor::run(const Step &step, bool undo, const std::string &final
 		if (record.error->code == errc::timed_out && !step.device.empty()) {
 			record.status = StepStatus::in_doubt;
 			in_doubt_.insert(step.device);
-			/* Nothing more can be done for the device if this line is lost; recovery sees the intent. */
+			/* If this line is lost, recovery still finds the intent and treats the device the same way. */
 			(void)journal_.in_doubt(record.seq, step.device);
 		} else {
 			record.status = StepStatus::failed;

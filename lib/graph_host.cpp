@@ -252,6 +252,10 @@ void read_consumer_sources(HostReader &reader, HostContext &context)
 		if (auto names = reader.parsed("proc/net/ipv6_route", parse_default_routes_ipv6(*routes)))
 			context.default_route_interfaces.insert(names->begin(), names->end());
 
+	/*
+	 * NOTE: a disk used through device-mapper (LVM, LUKS) is mounted as
+	 * dm-N, which is not traced back through holders/ to the disk.
+	 */
 	constexpr std::string_view dev_prefix = "/dev/";
 	if (const auto text = reader.read("proc/mounts")) {
 		if (auto mounts = reader.parsed("proc/mounts", parse_proc_mounts(*text))) {

@@ -24,8 +24,8 @@
 namespace pcipass {
 
 /*
- * Devices are held one by one so that a refreshed snapshot shares every
- * device it did not read again; groups and host facts are small and copied.
+ * Devices are held one by one, so a refreshed snapshot shares every device
+ * it did not read again. Groups and host facts are small and are copied.
  */
 struct DeviceGraph::Data {
 	std::vector<std::shared_ptr<const Device>> devices; /* sorted by address */
@@ -45,7 +45,7 @@ struct ClassEntry {
 	std::string name;
 };
 
-/* What the host files say that the device scan consults. */
+/* Host files and class directories that the device scan consults. */
 struct HostContext {
 	HostFacts facts;
 	std::set<std::string> default_route_interfaces;
@@ -61,8 +61,8 @@ struct HostContext {
 
 /*
  * Reads the host facts and the consumer sources: proc files, class
- * directories, dev/vfio. Missing files are normal answers; unreadable or
- * malformed ones become host findings. Never fails.
+ * directories, dev/vfio. A missing file is a normal result, and an
+ * unreadable or malformed one becomes a host finding, so this never fails.
  */
 HostContext read_host_context(Host &host, const ScanOptions &options);
 
@@ -95,7 +95,7 @@ private:
 					  std::vector<DirEntry> *children);
 	void record_vanished(PciAddress address, const std::string &path, const Error &error);
 
-	/* What the VFs of one PF share, as the kernel shows it. */
+	/* The identity that the VFs of one PF share, as the kernel records it. */
 	struct VfTemplate {
 		VendorId vendor;    /* the PF's */
 		DeviceId vf_device; /* from sriov_vf_device; zero when absent */
@@ -103,9 +103,19 @@ private:
 		bool pf_inaccessible = false;
 		/* The first VF read in full; its identity stands for the rest. */
 		std::optional<Device> vf0;
+		/*
+		 * VF 0's listing held nothing that only a listing finds (USB
+		 * buses, consumers missing from the class directories, reset
+		 * without reset_method), so the other VFs are read by name.
+		 */
+		bool read_by_name = false;
 	};
 
 	static void apply_vf_template(const VfTemplate &shared, Device &device);
+	const VfTemplate *by_name_template(PciAddress address) const;
+	std::optional<Device> scan_vf_by_name(Directory &directory, PciAddress address,
+					      const std::vector<PciAddress> &parents,
+					      const VfTemplate &shared);
 	void list_driver_directories();
 
 	Host &host_;
@@ -120,15 +130,17 @@ private:
 	std::set<PciAddress> vanished_;
 	/* Function to driver, from the driver directories when they were listed. */
 	std::unordered_map<PciAddress, std::string> bound_;
+	/* Every driver directory was listed, so a function missing from bound_ has no driver. */
+	bool drivers_listed_ = false;
 };
 
 /* A device of the snapshot being built, by address; nullptr when absent. */
 using DeviceLookup = std::function<const Device *(PciAddress)>;
 
 /*
- * Fills in what needs other devices: the physfn of VFs from the virtfn
- * links of their PF, and the IDs of VFs whose config space hides them, from
- * the PF's sriov_vf_device, or from the VF's uevent when the PF lacks it.
+ * Fills in the fields that need other devices. A VF gets its physfn from
+ * the virtfn links of its PF. A VF whose config space hides its IDs gets
+ * them from the PF's sriov_vf_device, or from its own uevent without one.
  */
 void link_sriov(std::vector<Device *> &devices, Host &host, const DeviceLookup &lookup);
 
@@ -136,9 +148,9 @@ void link_sriov(std::vector<Device *> &devices, Host &host, const DeviceLookup &
 void fill_names(std::vector<Device *> &devices, const ScanOptions &options);
 
 /*
- * The IOMMU groups of devices, with /dev/vfio/N presence; holders are read
- * for the groups in reread (all when it is nullopt) and copied from
- * previous for the rest.
+ * The IOMMU groups of devices, with /dev/vfio/N presence. Holders are read
+ * for the groups in reread (all of them when it is nullopt) and copied
+ * from previous for the rest.
  */
 std::vector<IommuGroup> build_groups(const std::vector<std::shared_ptr<const Device>> &devices,
 				     Host &host, const ScanOptions &options,

@@ -133,12 +133,28 @@ public:
 		return std::move(content).value();
 	}
 
+	/*
+	 * For files read without a listing: the content, or nothing when the
+	 * file does not exist, or nothing with a finding on another error.
+	 */
+	std::optional<std::string> read_if_present(std::string_view name)
+	{
+		auto content = directory_.read(name, attribute_max);
+		if (!content) {
+			if (!is_missing(content.error()))
+				add_finding(name, content.error());
+			return std::nullopt;
+		}
+		return std::move(content).value();
+	}
+
 	/* A link's target resolved against the device directory, or nothing with a finding. */
-	std::optional<std::string> link(std::string_view name)
+	std::optional<std::string> link(std::string_view name, bool missing_is_absent = false)
 	{
 		auto target = directory_.read_link(name);
 		if (!target) {
-			add_finding(name, target.error());
+			if (!missing_is_absent || !is_missing(target.error()))
+				add_finding(name, target.error());
 			return std::nullopt;
 		}
 
@@ -243,8 +259,8 @@ void read_identity(DeviceReader &reader, const std::vector<DirEntry> &entries)
 				return;
 
 			/*
-			 * All ones (D3cold or removal): the kernel's recorded
-			 * identity still tells what the device is.
+			 * All ones (D3cold or removal): the identity that the
+			 * kernel recorded at enumeration still names the device.
 			 */
 			device.inaccessible = true;
 			device.revision = 0;
@@ -456,7 +472,11 @@ public:
 	{
 	}
 
-	void read(const std::vector<DirEntry> &entries)
+	/*
+	 * Returns whether consumers came from the listing, not only from the
+	 * class directories: then a device like this one must be listed.
+	 */
+	bool read(const std::vector<DirEntry> &entries)
 	{
 		Device &device = reader_.device();
 
@@ -490,27 +510,36 @@ public:
 		}
 
 		/* A tree without class directories: read the device's own subdirectories. */
-		if (!have_net && reader_.has("net"))
+		bool used_listing = false;
+		if (!have_net && reader_.has("net")) {
 			read_named_children("net", [&](const std::string &name) { add_net(name); });
-		if (!have_drm && reader_.has("drm"))
+			used_listing = true;
+		}
+		if (!have_drm && reader_.has("drm")) {
 			read_named_children("drm", [&](const std::string &name) {
 				if (is_numbered(name, "card"))
 					add(ConsumerKind::drm_card, name);
 			});
+			used_listing = true;
+		}
 		if (!have_vfio && reader_.has("vfio-dev"))
-			read_named_children("vfio-dev", [&](const std::string &name) {
-				if (is_numbered(name, "vfio"))
-					device.vfio_device = name;
-			});
-		if (!have_block && reader_.has("block"))
+			read_vfio_dev();
+		if (!have_block && reader_.has("block")) {
 			read_block_directory();
-		if (!have_block && reader_.has("nvme"))
+			used_listing = true;
+		}
+		if (!have_block && reader_.has("nvme")) {
 			read_nvme();
+			used_listing = true;
+		}
 
-		for (const DirEntry &entry : entries)
+		for (const DirEntry &entry : entries) {
 			if (entry.name.starts_with("usb") && parse_number(std::string_view(entry.name).substr(3)) &&
-			    may_be_directory(entry))
+			    may_be_directory(entry)) {
 				read_usb_root(entry.name);
+				used_listing = true;
+			}
+		}
 
 		if (device.boot_vga.value_or(false))
 			for (const auto &[name, id] : context_.firmware_framebuffers)
@@ -520,6 +549,16 @@ public:
 			  [](const Consumer &a, const Consumer &b) {
 				  return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
 			  });
+		return used_listing;
+	}
+
+	/* vfio-dev/vfioN, which VFIO drivers create on kernel 6.1 and later. */
+	void read_vfio_dev()
+	{
+		read_named_children("vfio-dev", [&](const std::string &name) {
+			if (is_numbered(name, "vfio"))
+				reader_.device().vfio_device = name;
+		});
 	}
 
 private:
@@ -782,6 +821,7 @@ std::optional<Device> DeviceScanner::scan_device(Directory &directory, PciAddres
 		}
 	}
 
+	bool first_vf = false;
 	if (shared && shared->vf0) {
 		apply_vf_template(*shared, device);
 	} else {
@@ -803,6 +843,7 @@ std::optional<Device> DeviceScanner::scan_device(Directory &directory, PciAddres
 		if (shared && device.findings.empty()) {
 			shared->vf0 = device;
 			apply_vf_template(*shared, device);
+			first_vf = true;
 		} else {
 			read_numa_node(reader);
 		}
@@ -811,7 +852,12 @@ std::optional<Device> DeviceScanner::scan_device(Directory &directory, PciAddres
 	read_binding(reader, bound_);
 	read_sriov(reader, entries.value(), pf_of_vf_);
 	read_features(reader);
-	ConsumerReader(reader, context_).read(entries.value());
+	const bool consumers_listed = ConsumerReader(reader, context_).read(entries.value());
+
+	if (first_vf)
+		shared->read_by_name = !consumers_listed && device.findings.empty() &&
+				       reader.has("driver_override") && !reader.has("boot_vga") &&
+				       reader.has("reset") == reader.has("reset_method");
 
 	if (device.sriov && !device.sriov->vfs.empty())
 		vf_templates_[address] = VfTemplate{device.vendor, device.sriov->vf_device,
@@ -819,6 +865,84 @@ std::optional<Device> DeviceScanner::scan_device(Directory &directory, PciAddres
 
 	if (children)
 		*children = std::move(entries).value();
+	return device;
+}
+
+const DeviceScanner::VfTemplate *DeviceScanner::by_name_template(PciAddress address) const
+{
+	if (options_.read_every_vf)
+		return nullptr;
+	const auto pf = pf_of_vf_.find(address);
+	if (pf == pf_of_vf_.end())
+		return nullptr;
+	const auto found = vf_templates_.find(pf->second);
+	if (found == vf_templates_.end() || !found->second.read_by_name)
+		return nullptr;
+	return &found->second;
+}
+
+/*
+ * Reads a VF after the first of its PF by name, without listing its
+ * directory, because a listing costs more than all the other reads of a VF
+ * together. VF 0's listing and the class directories show which files
+ * exist. An optional file that is missing anyway is absent, not a finding.
+ * Returns nothing when the VF must be read in full instead.
+ */
+std::optional<Device> DeviceScanner::scan_vf_by_name(Directory &directory, PciAddress address,
+						     const std::vector<PciAddress> &parents,
+						     const VfTemplate &shared)
+{
+	Device device;
+	device.address = address;
+	device.sysfs_path = directory.path();
+	device.parents = parents;
+	device.physfn = pf_of_vf_.at(address);
+	apply_vf_template(shared, device);
+
+	const std::vector<DirEntry> unlisted;
+	DeviceReader reader(directory, device, unlisted);
+
+	if (drivers_listed_) {
+		const auto bound = bound_.find(address);
+		if (bound != bound_.end())
+			device.driver = bound->second;
+	} else if (const auto resolved = reader.link("driver", true)) {
+		if (auto name = link_leaf(*resolved, "sys/bus/pci/drivers/"))
+			device.driver = std::move(*name);
+		else
+			reader.add_finding("driver", unexpected_link("driver", *resolved,
+								     "sys/bus/pci/drivers/NAME"));
+	}
+
+	/*
+	 * VF 0 has driver_override. A VF without it differs from VF 0 or went
+	 * away, and the full read with a listing finds out which.
+	 */
+	auto override_content = directory.read("driver_override", attribute_max);
+	if (!override_content && is_missing(override_content.error()))
+		return std::nullopt;
+	if (!override_content)
+		reader.add_finding("driver_override", override_content.error());
+	else if (auto value = reader.parsed("driver_override",
+					    parse_driver_override(override_content.value())))
+		device.driver_override = std::move(*value);
+
+	if (context_.facts.iommu_enabled)
+		if (const auto resolved = reader.link("iommu_group", true))
+			if (const auto group = reader.parsed("iommu_group", parse_iommu_group_path(*resolved)))
+				device.iommu_group = *group;
+
+	/* The kernel shows reset and reset_method together, or neither. */
+	if (const auto content = reader.read_if_present("reset_method")) {
+		device.has_reset = true;
+		if (auto methods = reader.parsed("reset_method", parse_reset_methods(*content)))
+			device.reset_methods = std::move(*methods);
+	}
+
+	ConsumerReader consumers(reader, context_);
+	consumers.read(unlisted);
+	if (!device.vfio_device && device.driver && is_vfio_driver(*device.driver))
+		consumers.read_vfio_dev();
 	return device;
 }
 
@@ -830,6 +954,14 @@ void DeviceScanner::scan_tree(Directory &directory, const std::vector<DirEntry> 
 		if (!child) {
 			record_vanished(address, directory.path() + "/" + name, child.error());
 			continue;
+		}
+
+		/* VFs have no functions beneath them. */
+		if (const VfTemplate *shared = by_name_template(address)) {
+			if (auto device = scan_vf_by_name(*child.value(), address, parents, *shared)) {
+				devices.push_back(std::move(*device));
+				continue;
+			}
 		}
 
 		std::vector<DirEntry> child_entries;
@@ -873,22 +1005,25 @@ std::optional<Device> DeviceScanner::scan_one(PciAddress address, const std::str
 
 void DeviceScanner::list_driver_directories()
 {
+	size_t failed = 0;
 	for (const std::string &driver : context_.facts.drivers) {
 		const std::string path = "sys/bus/pci/drivers/" + driver;
 		auto entries = host_.list(path);
 		if (!entries) {
 			host_findings_.push_back(make_finding(driver, path, entries.error()));
+			failed++;
 			continue;
 		}
 		for (const DirEntry &entry : entries.value())
 			if (auto address = PciAddress::parse(entry.name))
 				bound_.emplace(address.value(), driver);
 	}
+	drivers_listed_ = failed == 0;
 }
 
 result<std::vector<Device>> DeviceScanner::scan_all()
 {
-	/* The bus listing says which functions exist; sys/devices says where. */
+	/* The bus listing shows which functions exist, and sys/devices where they sit. */
 	BOOST_OUTCOME_TRY(auto bus_entries, host_.list("sys/bus/pci/devices"));
 
 	std::map<PciAddress, bool> on_bus;

@@ -44,7 +44,7 @@ struct JournalUnit {
 	bool operator==(const JournalUnit &) const = default;
 };
 
-/* What a journal says, read back. */
+/* The content of a journal, read back. */
 struct JournalState {
 	bool exists = false;
 	std::string transaction;
@@ -85,8 +85,8 @@ public:
 
 	/*
 	 * Reads STATE_DIR/journal. Errors: journal_corrupt when a line is
-	 * truncated, not JSON, foreign (another schema) or out of order; the
-	 * file is then renamed aside and the error names both paths.
+	 * truncated, not JSON, foreign (another schema) or out of order. The
+	 * file is then renamed aside, and the error names both paths.
 	 */
 	result<JournalState> load() const;
 

@@ -71,10 +71,12 @@ Error io_error(int sys_errno, std::string_view what, std::string_view path)
 
 Error escape_error(std::string_view path, std::string_view detail)
 {
-	return make_error(errc::escapes_root,
-			  "'" + std::string(path) + "' " + std::string(detail) +
-				  ", which leads outside the host root; pcipass does not follow it",
-			  {}, std::string(path));
+	std::string message = "'";
+	message += path;
+	message += "' ";
+	message += detail;
+	message += ", which leads outside the host root; pcipass does not follow it";
+	return make_error(errc::escapes_root, std::move(message), {}, std::string(path));
 }
 
 std::vector<std::string_view> split_components(std::string_view path)
@@ -114,45 +116,92 @@ result<void> check_name(std::string_view name)
 	return success();
 }
 
-result<std::string> read_fd(int fd, size_t max_size, std::string_view path)
+/*
+ * A file's path for error messages, joined only when an error needs it, so
+ * that the reads that succeed build no path.
+ */
+struct ErrorPath {
+	std::string_view directory;
+	std::string_view name; /* empty when directory is the whole path */
+
+	std::string str() const
+	{
+		std::string path(directory);
+		if (!name.empty()) {
+			path += '/';
+			path += name;
+		}
+		return path;
+	}
+};
+
+/* A single path component as a NUL-terminated string, without allocating. */
+class ComponentName
+{
+public:
+	/* name must have passed check_name(), so it fits. */
+	explicit ComponentName(std::string_view name)
+	{
+		name.copy(buffer_.data(), name.size());
+		buffer_[name.size()] = '\0';
+	}
+
+	const char *c_str() const { return buffer_.data(); }
+
+private:
+	std::array<char, NAME_MAX + 1> buffer_;
+};
+
+result<std::string> read_fd(int fd, size_t max_size, const ErrorPath &path)
 {
 	/*
 	 * Sysfs returns a whole attribute in one read, and a regular file
 	 * returns less than requested only at its end, so a short read ends
-	 * the loop without a second system call.
+	 * the loop without a second system call. The first read goes to the
+	 * stack, so that the string is allocated once, at its final size.
 	 */
-	std::string content;
-	size_t chunk = std::min<size_t>(max_size, 4096);
+	std::array<char, 4096> first;
+	ssize_t n;
+	do
+		n = ::read(fd, first.data(), std::min(max_size, first.size()));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return io_error(errno, "reading", path.str());
+
+	std::string content(first.data(), static_cast<size_t>(n));
+	size_t chunk = first.size();
+	if (content.size() < std::min(max_size, first.size()))
+		return content;
+
 	while (content.size() < max_size) {
+		chunk = std::min(max_size - content.size(), chunk * 2);
 		const size_t offset = content.size();
 		content.resize(offset + chunk);
-		const ssize_t n = ::read(fd, content.data() + offset, chunk);
+		n = ::read(fd, content.data() + offset, chunk);
 		if (n < 0) {
 			const int sys_errno = errno;
-			if (sys_errno == EINTR) {
-				content.resize(offset);
+			content.resize(offset);
+			if (sys_errno == EINTR)
 				continue;
-			}
-			return io_error(sys_errno, "reading", path);
+			return io_error(sys_errno, "reading", path.str());
 		}
 		content.resize(offset + static_cast<size_t>(n));
 		if (static_cast<size_t>(n) < chunk)
 			break;
-		chunk = std::min(max_size - content.size(), chunk * 2);
 	}
 	return content;
 }
 
-result<std::string> read_link_at(int dirfd, const char *name, std::string_view path)
+result<std::string> read_link_at(int dirfd, const char *name, const ErrorPath &path)
 {
 	std::array<char, 4096> buffer;
 	const ssize_t n = ::readlinkat(dirfd, name, buffer.data(), buffer.size());
 	if (n < 0)
-		return io_error(errno, "reading the link", path);
+		return io_error(errno, "reading the link", path.str());
 	if (static_cast<size_t>(n) == buffer.size())
 		return make_error(errc::malformed_attribute,
-				  "the link '" + std::string(path) + "' is longer than 4096 bytes", {},
-				  std::string(path));
+				  "the link '" + path.str() + "' is longer than 4096 bytes", {},
+				  path.str());
 	return std::string(buffer.data(), static_cast<size_t>(n));
 }
 
@@ -227,21 +276,22 @@ public:
 	result<std::string> read(std::string_view name, size_t max_size) override
 	{
 		BOOST_OUTCOME_TRY(check_name(name));
-		const std::string file(name);
+		const ComponentName file(name);
+		const ErrorPath path{path_, name};
 
 		/* Attributes are regular files, never links: O_NOFOLLOW keeps reads beneath. */
 		UniqueFd fd(::openat(fd_.get(), file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
 		if (!fd.valid())
-			return io_error(errno, "opening", path_ + "/" + file);
+			return io_error(errno, "opening", path.str());
 
-		return read_fd(fd.get(), max_size, path_ + "/" + file);
+		return read_fd(fd.get(), max_size, path);
 	}
 
 	result<std::string> read_link(std::string_view name) override
 	{
 		BOOST_OUTCOME_TRY(check_name(name));
-		const std::string file(name);
-		return read_link_at(fd_.get(), file.c_str(), path_ + "/" + file);
+		const ComponentName file(name);
+		return read_link_at(fd_.get(), file.c_str(), ErrorPath{path_, name});
 	}
 
 	result<std::unique_ptr<Directory>> open(std::string_view name) override;
@@ -436,18 +486,18 @@ result<std::unique_ptr<Directory>> open_directory(int root_fd, bool use_openat2,
 result<std::unique_ptr<Directory>> LiveDirectory::open(std::string_view name)
 {
 	BOOST_OUTCOME_TRY(check_name(name));
-	const std::string file(name);
+	const ComponentName file(name);
+	const ErrorPath path{path_, name};
 
 	/* A real subdirectory opens relative to this one; a link goes through the root. */
 	UniqueFd fd(::openat(fd_.get(), file.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 	if (fd.valid())
-		return std::unique_ptr<Directory>(
-			new LiveDirectory(std::move(fd), path_ + "/" + file, root_fd_, use_openat2_,
-					  greedy_readdir_));
+		return std::unique_ptr<Directory>(new LiveDirectory(std::move(fd), path.str(), root_fd_,
+								    use_openat2_, greedy_readdir_));
 	if (errno != ELOOP && errno != ENOTDIR)
-		return io_error(errno, "opening", path_ + "/" + file);
+		return io_error(errno, "opening", path.str());
 
-	return open_directory(root_fd_, use_openat2_, greedy_readdir_, path_ + "/" + file);
+	return open_directory(root_fd_, use_openat2_, greedy_readdir_, path.str());
 }
 
 LiveHost::LiveHost(std::string root, int root_fd, const LiveHostOptions &options)
@@ -503,7 +553,7 @@ result<std::string> LiveHost::read(std::string_view path, size_t max_size)
 
 	Resolver resolver(root_fd_, options_.use_openat2);
 	BOOST_OUTCOME_TRY(auto fd, resolver.open(path, O_RDONLY));
-	return read_fd(fd.get(), max_size, path);
+	return read_fd(fd.get(), max_size, ErrorPath{path, {}});
 }
 
 result<std::string> LiveHost::read_link(std::string_view path)
@@ -512,7 +562,7 @@ result<std::string> LiveHost::read_link(std::string_view path)
 
 	Resolver resolver(root_fd_, options_.use_openat2);
 	BOOST_OUTCOME_TRY(auto parent, resolver.open_parent(path));
-	return read_link_at(parent.first.get(), parent.second.c_str(), path);
+	return read_link_at(parent.first.get(), parent.second.c_str(), ErrorPath{path, {}});
 }
 
 result<std::vector<DirEntry>> LiveHost::list(std::string_view path)
@@ -632,7 +682,8 @@ result<std::vector<Holder>> LiveHost::holders(std::string_view path)
 	BOOST_OUTCOME_TRY(check_relative_path(path));
 
 	/* The kernel shows open files as absolute links in proc/PID/fd. */
-	const std::string target = "/" + std::string(path);
+	std::string target = "/";
+	target += path;
 	std::vector<Holder> holders;
 
 	BOOST_OUTCOME_TRY(auto processes, list("proc"));

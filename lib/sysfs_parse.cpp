@@ -16,10 +16,10 @@ namespace pcipass::detail {
 
 namespace {
 
-Error malformed(std::string_view what, std::string_view text, std::string_view expected)
+Error malformed(std::string_view subject, std::string_view text, std::string_view expected)
 {
 	return make_error(errc::malformed_attribute,
-			  std::string(what) + " holds " + quote_content(text) + ", expected " +
+			  std::string(subject) + " holds " + quote_content(text) + ", expected " +
 				  std::string(expected));
 }
 
@@ -531,9 +531,9 @@ result<std::vector<FramebufferEntry>> parse_proc_fb(std::string_view text) noexc
 std::optional<std::string> firmware_framebuffer_name(std::string_view fb_id)
 {
 	/*
-	 * fb_fix_screeninfo.id of the firmware framebuffers: efifb, vesafb,
-	 * simplefb and vga16fb, and the DRM ones, whose fbdev emulation names
-	 * itself "<driver>drmfb" (simpledrm; efidrm and vesadrm since 6.16).
+	 * fb_fix_screeninfo.id of the firmware framebuffers efifb, vesafb,
+	 * simplefb and vga16fb. The DRM ones name their fbdev emulation
+	 * "<driver>drmfb": simpledrm, and efidrm and vesadrm since Linux 6.16.
 	 */
 	static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> names = {{
 		{"EFI VGA", "efifb"},

@@ -200,7 +200,14 @@ pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context)
 	return pcipass::Engine::open(*host, options);
 }
 
-/* Asks on stdin unless --yes or the simulated kernel; no answer is no. */
+int not_confirmed()
+{
+	std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip the "
+		     "question)\n";
+	return exit_failed;
+}
+
+/* Asks on stdin unless --yes or the simulated kernel. End of input counts as no. */
 bool confirmed(const Context &context, const TransactionOptions &options, const std::string &what)
 {
 	if (options.yes || context.simulated())
@@ -302,11 +309,8 @@ int run_move(Context &context, const TransactionOptions &options, pcipass::Opera
 
 	if (!confirmed(context, options, std::string(pcipass::operation_name(operation)) + " " +
 						 std::to_string(request.value().devices.size()) +
-						 " device(s) with their IOMMU groups")) {
-		std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip "
-			     "the question)\n";
-		return exit_failed;
-	}
+						 " device(s) with their IOMMU groups"))
+		return not_confirmed();
 
 	ReportingObserver observer(!context.json());
 	auto outcome = operation == pcipass::Operation::bind
@@ -321,11 +325,8 @@ int run_recover(Context &context, const TransactionOptions &options)
 	if (!engine)
 		return report(engine.error());
 
-	if (!confirmed(context, options, "recover the journal in " + engine.value()->state_dir())) {
-		std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip "
-			     "the question)\n";
-		return exit_failed;
-	}
+	if (!confirmed(context, options, "recover the journal in " + engine.value()->state_dir()))
+		return not_confirmed();
 
 	pcipass::Deadlines deadlines;
 	deadlines.write = std::chrono::milliseconds(options.write_timeout_ms);
@@ -340,7 +341,7 @@ int run_recover(Context &context, const TransactionOptions &options)
 /*
  * A desired-state file: a JSON array of {"device", "driver", "owner"}, or
  * an object with such an array under "desired". An empty or null driver
- * asks for the device's state before its claim.
+ * requests the device's state before its claim.
  */
 pcipass::result<std::vector<pcipass::Desired>> load_desired(const std::string &file,
 							    const TransactionOptions &options)
@@ -406,15 +407,19 @@ int run_reconcile(Context &context, const TransactionOptions &options)
 		return report(engine.error());
 
 	if (!confirmed(context, options,
-		       "reconcile " + std::to_string(desired.value().size()) + " device(s)")) {
-		std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip "
-			     "the question)\n";
-		return exit_failed;
-	}
+		       "reconcile " + std::to_string(desired.value().size()) + " device(s)"))
+		return not_confirmed();
 
 	ReportingObserver observer(!context.json());
 	auto outcome = engine.value()->reconcile(desired.value(), request.value().options, &observer);
 	return finish(context, outcome, observer.report());
+}
+
+void add_addresses(CLI::App &command, TransactionOptions &options)
+{
+	command.add_option("addresses", options.addresses,
+			   "Devices as DDDD:BB:DD.F, optionally =VENDOR:DEVICE to check the identity")
+		->required();
 }
 
 void add_request_options(CLI::App &command, TransactionOptions &options)
@@ -460,9 +465,7 @@ void register_transaction_commands(CLI::App &app, Context &context, int &status)
 	plan->add_option("operation", plan_options->operation, "bind or release")
 		->required()
 		->check(CLI::IsMember({"bind", "release"}));
-	plan->add_option("addresses", plan_options->addresses,
-			 "Devices as DDDD:BB:DD.F, optionally =VENDOR:DEVICE to check the identity")
-		->required();
+	add_addresses(*plan, *plan_options);
 	add_request_options(*plan, *plan_options);
 	plan->callback([&context, &status, plan_options]() {
 		status = run_plan(context, *plan_options);
@@ -471,9 +474,7 @@ void register_transaction_commands(CLI::App &app, Context &context, int &status)
 	auto bind_options = std::make_shared<TransactionOptions>();
 	CLI::App *bind = app.add_subcommand("bind", "Move devices and their IOMMU groups to a "
 						    "driver (vfio-pci) as one transaction");
-	bind->add_option("addresses", bind_options->addresses,
-			 "Devices as DDDD:BB:DD.F, optionally =VENDOR:DEVICE to check the identity")
-		->required();
+	add_addresses(*bind, *bind_options);
 	add_request_options(*bind, *bind_options);
 	add_timeout_options(*bind, *bind_options);
 	bind->callback([&context, &status, bind_options]() {
@@ -483,8 +484,7 @@ void register_transaction_commands(CLI::App &app, Context &context, int &status)
 	auto release_options = std::make_shared<TransactionOptions>();
 	CLI::App *release = app.add_subcommand("release", "Return devices and their groups to "
 							  "the state before their claim");
-	release->add_option("addresses", release_options->addresses, "Devices as DDDD:BB:DD.F")
-		->required();
+	add_addresses(*release, *release_options);
 	release->add_option("--owner", release_options->owner, "Owner that holds the claim")
 		->capture_default_str();
 	add_timeout_options(*release, *release_options);

@@ -25,7 +25,7 @@ std::string join(const std::vector<std::string> &parts, const std::string &separ
 	return text;
 }
 
-/* What turns the IOMMU on, from the CPU vendor and what the command line already says. */
+/* The steps that turn the IOMMU on, for this CPU vendor and the current command line. */
 std::string iommu_fix(const HostFacts &host)
 {
 	using pcipass::detail::cmdline_parameter;

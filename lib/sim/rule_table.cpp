@@ -156,6 +156,8 @@ constexpr RuleInfo rule_table[] = {
 	 "an injected side effect took the device off the bus after the write"},
 	{Rule::fault_probe_attached_nothing, "fault.probe_attached_nothing", 0,
 	 "an injected fault made bind or drivers_probe succeed without binding"},
+	{Rule::fault_probe_later, "fault.probe_runs_later", 0,
+	 "an injected asynchronous probe: bind or drivers_probe returned before the driver link appeared"},
 	{Rule::crash_stopped, "crash.stopped", ESHUTDOWN,
 	 "the simulated caller crashed, so no later write takes effect"},
 };

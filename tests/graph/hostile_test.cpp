@@ -222,7 +222,7 @@ TEST_CASE("hostile: links escaping the root are findings, never followed")
 	REQUIRE(group != nullptr);
 	CHECK(group->message.find("absolute") != std::string::npos);
 
-	/* Everything else is as the topology says. */
+	/* Every function of the topology is still there. */
 	CHECK(graph.devices().size() == topology.devices.size());
 }
 

@@ -247,7 +247,7 @@ TEST_CASE("pcipassctl: list and doctor tell the truth about this machine")
 	}
 	CHECK(devices.size() == functions);
 
-	/* doctor fails exactly when the IOMMU is off or no vfio-pci can be had, and says which. */
+	/* doctor fails when the IOMMU is off, and its first check names the fix. */
 	const bool iommu_on = !fs::is_empty("/sys/kernel/iommu_groups");
 	const Run doctor = pcipassctl("doctor --json");
 	const boost::json::value report = boost::json::parse(doctor.out);

@@ -120,6 +120,7 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 		CHECK(reasons(graph.readiness(PciAddress(0, 0, 1, 0)).blockers) ==
 		      std::vector<std::string>{"0000:00:01.0 bridge"});
 	}
+
 	SUBCASE("chipset group with the default route")
 	{
 		const DeviceGraph graph = scan_catalogue("gpu-workstation");
@@ -130,6 +131,7 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 		      "0000:00:1f.6 carries the default route on eno1; move the route to another "
 		      "interface first");
 	}
+
 	SUBCASE("IOMMU off")
 	{
 		const DeviceGraph graph = scan_catalogue("iommu-off");
@@ -137,6 +139,7 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 		CHECK(readiness.state == Readiness::State::blocked);
 		CHECK(reasons(readiness.blockers) == std::vector<std::string>{"0000:65:00.0 iommu_off"});
 	}
+
 	SUBCASE("mounted NVMe drive")
 	{
 		const DeviceGraph graph = scan_catalogue("nvme-mounted");
@@ -145,12 +148,14 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 		CHECK(readiness.blockers[0].message ==
 		      "0000:01:00.0 holds nvme0n1, which is mounted at /; unmount it first");
 	}
+
 	SUBCASE("boot framebuffer")
 	{
 		const DeviceGraph graph = scan_catalogue("gpu-boot-vga");
 		const Readiness readiness = graph.readiness(gpu);
 		CHECK(reasons(readiness.blockers) == std::vector<std::string>{"0000:01:00.0 boot_framebuffer"});
 	}
+
 	SUBCASE("PF with VFs")
 	{
 		const DeviceGraph graph = scan_catalogue("sriov-nic");
@@ -158,6 +163,7 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 		CHECK(reasons(readiness.blockers) ==
 		      std::vector<std::string>{"0000:86:00.0 pf_has_vfs", "0000:86:00.0 consumer_in_use"});
 	}
+
 	SUBCASE("unknown address")
 	{
 		const DeviceGraph graph = scan_catalogue("chipset");

@@ -151,7 +151,7 @@ TEST_CASE("scan: names come from the hardware database and change nothing else")
 		any_name = any_name || !device.vendor_name.empty();
 	}
 
-	/* Debian's udev package installs the database that scripts/install-deps asks for. */
+	/* Debian's udev package, which scripts/install-deps installs, ships the database. */
 	const Device *gpu = named.find(PciAddress(0, 1, 0, 0));
 	REQUIRE(gpu != nullptr);
 	CHECK(any_name);

@@ -116,7 +116,7 @@ void compare_tree(sim::Host &simulated, Host &live, const std::string &path, Com
 				break;
 			}
 			std::string expected = sim_text.value();
-			/* Materialized config space holds the 64 bytes any user may read. */
+			/* Materialized config space contains only the 64 bytes any user may read. */
 			if (name == "config")
 				expected.resize(std::min(expected.size(), live_text.value().size()));
 			if (live_text.value() != expected)
@@ -133,19 +133,34 @@ void compare_tree(sim::Host &simulated, Host &live, const std::string &path, Com
 	}
 }
 
+/* The simulator's state materialized under a temporary directory, with a LiveHost on it. */
+class Materialized
+{
+public:
+	explicit Materialized(const sim::Host &simulated)
+	{
+		const std::filesystem::path root = dir_.path() / "root";
+		auto written = testing::materialize(simulated.to_topology(), root.string());
+		REQUIRE_MESSAGE(written, written.error().describe());
+		auto live = LiveHost::open(root.string());
+		REQUIRE_MESSAGE(live, live.error().describe());
+		live_ = std::move(live.value());
+	}
+
+	LiveHost &host() { return *live_; }
+
+private:
+	TempDir dir_;
+	std::unique_ptr<LiveHost> live_;
+};
+
 /* Materializes the simulator's state and compares the two trees from the root. */
 void check_same_tree(sim::Host &simulated, const std::string &when)
 {
-	TempDir dir;
-	const std::filesystem::path root = dir.path() / "root";
-	auto written = testing::materialize(simulated.to_topology(), root.string());
-	REQUIRE_MESSAGE(written, written.error().describe());
-	auto live = LiveHost::open(root.string());
-	REQUIRE_MESSAGE(live, live.error().describe());
-
+	Materialized materialized(simulated);
 	Comparison result;
 	for (auto top : {"sys", "proc", "dev"})
-		compare_tree(simulated, *live.value(), top, result);
+		compare_tree(simulated, materialized.host(), top, result);
 
 	INFO(when);
 	CHECK(result.paths > 100);
@@ -165,18 +180,12 @@ void drop_messages(std::vector<Finding> &findings)
 /* DeviceGraph::scan of the simulator and of its materialized tree give the same graph. */
 void check_same_graph(sim::Host &simulated, const std::string &when)
 {
-	TempDir dir;
-	const std::filesystem::path root = dir.path() / "root";
-	auto written = testing::materialize(simulated.to_topology(), root.string());
-	REQUIRE_MESSAGE(written, written.error().describe());
-	auto live = LiveHost::open(root.string());
-	REQUIRE_MESSAGE(live, live.error().describe());
-
+	Materialized materialized(simulated);
 	ScanOptions options;
 	options.names = false;
 	auto from_sim = DeviceGraph::scan(simulated, options);
 	REQUIRE_MESSAGE(from_sim, from_sim.error().describe());
-	auto from_tree = DeviceGraph::scan(*live.value(), options);
+	auto from_tree = DeviceGraph::scan(materialized.host(), options);
 	REQUIRE_MESSAGE(from_tree, from_tree.error().describe());
 
 	INFO(when);
@@ -214,9 +223,9 @@ std::vector<std::filesystem::path> catalogue()
 }
 
 /*
- * The writes a claim and a release make, on every endpoint with a driver
- * and a group, plus every SR-IOV PF enabling its VFs; failures are part
- * of the sequence.
+ * The writes of a claim on every endpoint with a driver and a group, after
+ * every SR-IOV PF enables its VFs. Writes that fail are part of the
+ * sequence too.
  */
 void claim_everything(sim::Host &host, const testing::Topology &topology)
 {

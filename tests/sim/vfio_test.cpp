@@ -135,6 +135,12 @@ TEST_CASE("vfio: open_node refuses a group with a host driver")
 	auto not_vfio = host->open_node("proc/modules", 4242, "qemu-system-x86");
 	REQUIRE_FALSE(not_vfio);
 	CHECK(not_vfio.error().code == errc::invalid_argument);
+	CHECK(host->open_node("dev/vfio/vfio", 0, "qemu").error().code == errc::invalid_argument);
+	CHECK(host->open_node("dev/vfio/vfio", 5, "a/b").error().code == errc::invalid_argument);
+	REQUIRE(host->open_node("dev/vfio/vfio", 5, "qemu"));
+	CHECK(host->open_node("dev/vfio/vfio", 5, "qemu"));
+	CHECK(host->holders("dev/vfio/vfio").value() == std::vector<Holder>{{5, "qemu"}});
+	CHECK(host->open_node("dev/vfio/12", 5, "other").error().code == errc::invalid_argument);
 }
 
 TEST_CASE("vfio: holders are listed and shown in proc")

@@ -17,9 +17,9 @@ namespace pcipass::testing {
 
 /*
  * The topology of a scanned graph. Each loaded driver lists the IDs of
- * the devices bound to it as its static ID table, because it matched them;
- * a device on a VFIO driver without an override naming it is recorded
- * through a dynamic ID instead, since vfio-pci has no static table.
+ * the devices bound to it as its static ID table, because it matched them.
+ * vfio-pci has no static table, so a device on a VFIO driver without an
+ * override naming that driver is recorded through a dynamic ID instead.
  * Modules come from HostFacts::driver_modules, so scan with
  * ScanOptions::driver_modules to keep them.
  *
