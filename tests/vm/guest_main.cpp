@@ -69,7 +69,7 @@ public:
 		else if (data.m_decomp.size() != 0)
 			text += " with " + std::string(data.m_decomp.c_str());
 		details_.push_back(text);
-		/* What INFO and CHECK_MESSAGE add: the values that say why it failed. */
+		/* The INFO and CHECK_MESSAGE context, which explains why the check failed. */
 		const int count = get_num_active_contexts();
 		const doctest::IContextScope *const *contexts = get_active_contexts();
 		for (int i = 0; i < count; ++i) {

@@ -4,9 +4,9 @@
  *
  * Runs inside the test guest: the transaction engine against the real
  * kernel through LiveHost("/"). Every test returns the devices it moves to
- * their boot drivers and compares the driver and driver_override of every
- * PCI function with the state before it, so a write that should not have
- * happened shows up, and ends with a clean journal.
+ * their boot drivers and ends with a clean journal. It compares the driver
+ * and driver_override of every PCI function with the state before it, so
+ * that a write that should not have happened shows up.
  */
 
 #include <doctest/doctest.h>
@@ -65,7 +65,7 @@ std::map<std::string, std::string> snapshot()
 	return state;
 }
 
-/* The functions whose state differs, one line each; empty when the states agree. */
+/* One line per function whose state differs, or an empty string when the states agree. */
 std::string differences(const std::map<std::string, std::string> &expected,
 			const std::map<std::string, std::string> &actual)
 {

@@ -13,7 +13,7 @@ namespace scenario {
 
 namespace {
 
-/* The errno a failed call gave; EIO for an error that carries none (a simulator bug). */
+/* The errno of a failed call, or EIO for an error without one (which would be a simulator bug). */
 template<class T>
 int errno_of(const pcipass::result<T> &result)
 {
