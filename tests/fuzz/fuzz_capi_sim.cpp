@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -29,6 +30,7 @@ void check(int status, bool has_output)
 }
 
 struct Fixture {
+	std::filesystem::path scratch;
 	pcipass_host *sim = nullptr;
 	pcipass_engine *engine = nullptr;
 
@@ -40,9 +42,20 @@ struct Fixture {
 
 		/* fsync in the journal costs nothing on tmpfs. */
 		char dir[] = "/dev/shm/pcipass-fuzz-XXXXXX";
-		if (!mkdtemp(dir) || pcipass_sim_new(topology.str().c_str(), nullptr, &sim, nullptr) ||
-		    pcipass_engine_open(sim, (std::string(dir) + "/state").c_str(), &engine, nullptr))
+		if (!mkdtemp(dir))
 			std::abort();
+		scratch = dir;
+		if (pcipass_sim_new(topology.str().c_str(), nullptr, &sim, nullptr) ||
+		    pcipass_engine_open(sim, (scratch / "state").c_str(), &engine, nullptr))
+			std::abort();
+	}
+
+	~Fixture()
+	{
+		pcipass_engine_close(engine);
+		pcipass_host_close(sim);
+		std::error_code ignored;
+		std::filesystem::remove_all(scratch, ignored);
 	}
 };
 
