@@ -292,7 +292,7 @@ private:
 	bool table_matches(const Driver &driver, const Device &device) const;
 	bool driver_matches(const Driver &driver, const Device &device) const;
 	Outcome probe(int device, int driver);
-	int attach_first_matching(int device, int preferred = none);
+	int attach_first_matching(int device, int preferred = none, bool *stopped = nullptr);
 	void attach_all_matching(int driver);
 	void attach(int device, int driver);
 	void detach(int device);

@@ -231,21 +231,35 @@ void Kernel::force_attach(int index, int driver_index)
 	attach(index, driver_index);
 }
 
-/* device_attach: the first loaded driver, in registration order, that matches and probes. */
-int Kernel::attach_first_matching(int index, int preferred)
+/*
+ * device_attach: the first loaded driver, in registration order, that
+ * matches and probes. When a driver's own probe fails the next one tries,
+ * but a failure before it (really_probe's DMA ownership step, with the
+ * group attached to a VFIO container) ends the search: then *stopped is
+ * set when given.
+ */
+int Kernel::attach_first_matching(int index, int preferred, bool *stopped)
 {
+	bool stop = false;
 	auto try_driver = [&](int driver) {
 		if (!drivers_[driver].loaded || !driver_matches(drivers_[driver], devices_[index]))
 			return false;
-		return probe(index, driver).sys_errno == 0;
+		const Outcome outcome = probe(index, driver);
+		stop = outcome.rule == Rule::bind_group_in_use;
+		return outcome.sys_errno == 0;
 	};
+
+	int attached = none;
 	if (preferred != none && try_driver(preferred))
-		return preferred;
-	for (int driver : driver_order_) {
+		attached = preferred;
+	for (size_t i = 0; attached == none && !stop && i < driver_order_.size(); i++) {
+		const int driver = driver_order_[i];
 		if (driver != preferred && try_driver(driver))
-			return driver;
+			attached = driver;
 	}
-	return none;
+	if (stopped)
+		*stopped = stop;
+	return attached;
 }
 
 /* driver_attach: every present, unbound device the driver matches; probe errors are ignored. */
@@ -510,7 +524,10 @@ Outcome Kernel::write_unbind(int driver_index, std::string_view value)
 	return {0, Rule::unbind_detached, index};
 }
 
-/* drivers_probe_store: ENODEV only for an unknown name; a failed or empty probe is success. */
+/*
+ * drivers_probe_store: ENODEV for an unknown name and EINVAL when
+ * device_attach fails before a probe; a failed or empty probe is success.
+ */
 Outcome Kernel::write_drivers_probe(std::string_view value, ProbeMode probe_mode)
 {
 	const int index = find_device_by_name(value);
@@ -522,8 +539,11 @@ Outcome Kernel::write_drivers_probe(std::string_view value, ProbeMode probe_mode
 		return {0, Rule::fault_probe_attached_nothing, index};
 	if (probe_mode == ProbeMode::later)
 		return {0, Rule::fault_probe_later, index};
-	if (attach_first_matching(index) != none)
+	bool stopped = false;
+	if (attach_first_matching(index, none, &stopped) != none)
 		return {0, Rule::drivers_probe_attached, index};
+	if (stopped)
+		return {EINVAL, Rule::drivers_probe_group_in_use, index};
 	return {0, Rule::drivers_probe_silent, index};
 }
 
@@ -810,8 +830,9 @@ Outcome Kernel::open_node(std::string_view path, pid_t pid, std::string_view com
 	auto loc = walk(path, true);
 	if (!loc)
 		return {ENOENT, Rule::node_missing};
+	/* VFIO_GROUP_SET_CONTAINER: iommu_group_claim_dma_owner() gives EPERM. */
 	if (loc.value().kind == LocKind::dev_vfio_group && !group_viable(unsigned(loc.value().a)))
-		return {EBUSY, Rule::node_group_not_viable};
+		return {EPERM, Rule::node_group_not_viable};
 
 	auto &holders = holders_[std::string(path)];
 	auto it = std::find_if(holders.begin(), holders.end(),

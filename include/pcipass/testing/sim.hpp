@@ -66,6 +66,7 @@ enum class Rule : uint16_t {
 	drivers_probe_unknown_address, /* ENODEV */
 	drivers_probe_attached,
 	drivers_probe_silent,       /* success although nothing attached: already bound, no match, or probe failed */
+	drivers_probe_group_in_use, /* EINVAL: the first matching driver cannot take DMA ownership from a VFIO user */
 
 	/* driver_override */
 	override_set,
@@ -120,7 +121,7 @@ enum class Rule : uint16_t {
 	/* VFIO users (open_node and close_node) */
 	node_opened,
 	node_missing,               /* ENOENT: the node does not exist */
-	node_group_not_viable,      /* EBUSY: a group member is on a driver that is not DMA-owner-aware */
+	node_group_not_viable,      /* EPERM: a group member is on a driver that is not DMA-owner-aware */
 	node_closed,
 	node_not_held,              /* ENOENT: that process does not hold the node */
 
