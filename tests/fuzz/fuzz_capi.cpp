@@ -41,36 +41,32 @@ namespace json = boost::json;
 namespace {
 
 struct Workstation {
-	fs::path base;
+	fuzz::ScratchDirectory scratch{"pcipass-fuzz-capi"};
 	pcipass_host *host = nullptr;
 	pcipass_graph *graph = nullptr;
+
+	Workstation()
+	{
+		auto topology = testing::load_topology(PCIPASS_SOURCE_DIR "/tests/topologies/gpu-workstation.json");
+		fuzz::require(topology.has_value(), "the workstation topology loads");
+		const std::string root = (scratch.path() / "root").string();
+		fuzz::require(bool(testing::materialize(topology.value(), root)),
+			      "the workstation materializes");
+		fuzz::require(pcipass_host_open_live(root.c_str(), &host, nullptr) == PCIPASS_OK,
+			      "the tree opens");
+		fuzz::require(pcipass_graph_scan(host, &graph, nullptr) == PCIPASS_OK, "the tree scans");
+	}
+
+	~Workstation()
+	{
+		pcipass_graph_free(graph);
+		pcipass_host_close(host);
+	}
 };
 
 const Workstation &workstation()
 {
-	static Workstation state = [] {
-		Workstation made;
-		const fs::path tmp = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-		std::string pattern = (tmp / "pcipass-fuzz-capi-XXXXXX").string();
-		fuzz::require(::mkdtemp(pattern.data()) != nullptr, "a scratch directory can be made");
-		made.base = pattern;
-
-		auto topology = testing::load_topology(PCIPASS_SOURCE_DIR "/tests/topologies/gpu-workstation.json");
-		fuzz::require(topology.has_value(), "the workstation topology loads");
-		const std::string root = (made.base / "root").string();
-		fuzz::require(bool(testing::materialize(topology.value(), root)),
-			      "the workstation materializes");
-		fuzz::require(pcipass_host_open_live(root.c_str(), &made.host, nullptr) == PCIPASS_OK,
-			      "the tree opens");
-		fuzz::require(pcipass_graph_scan(made.host, &made.graph, nullptr) == PCIPASS_OK,
-			      "the tree scans");
-		std::atexit([] {
-			pcipass_graph_free(workstation().graph);
-			pcipass_host_close(workstation().host);
-			fs::remove_all(workstation().base);
-		});
-		return made;
-	}();
+	static const Workstation state;
 	return state;
 }
 

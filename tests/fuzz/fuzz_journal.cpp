@@ -47,14 +47,8 @@ namespace {
 /* A state directory on tmpfs where it exists, because every journal line is fsynced. */
 const fs::path &scratch()
 {
-	static const fs::path directory = [] {
-		const fs::path base = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-		std::string pattern = (base / "pcipass-fuzz-journal-XXXXXX").string();
-		fuzz::require(::mkdtemp(pattern.data()) != nullptr, "a scratch directory can be made");
-		std::atexit([] { fs::remove_all(scratch()); });
-		return fs::path(pattern);
-	}();
-	return directory;
+	static const fuzz::ScratchDirectory directory("pcipass-fuzz-journal");
+	return directory.path();
 }
 
 const testing::Topology &workstation()

@@ -40,14 +40,8 @@ constexpr size_t max_materialized_devices = 32;
 /* A directory that the target empties after each input. */
 const fs::path &scratch()
 {
-	static const fs::path directory = [] {
-		const fs::path base = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-		std::string pattern = (base / "pcipass-fuzz-topology-XXXXXX").string();
-		fuzz::require(::mkdtemp(pattern.data()) != nullptr, "a scratch directory can be made");
-		std::atexit([] { fs::remove_all(scratch()); });
-		return fs::path(pattern);
-	}();
-	return directory;
+	static const fuzz::ScratchDirectory directory("pcipass-fuzz-topology");
+	return directory.path();
 }
 
 void drop_messages(std::vector<Finding> &findings)

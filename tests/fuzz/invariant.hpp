@@ -10,7 +10,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <string>
 #include <string_view>
+#include <system_error>
+#include <unistd.h>
 
 #include <pcipass/error.hpp>
 
@@ -35,5 +39,37 @@ void require_error(const Result &result, pcipass::errc code, std::string_view in
 		require(false, invariant);
 	}
 }
+
+/*
+ * A directory for a target's files, on tmpfs where there is one, removed
+ * with everything in it when the object goes. A function-local static one
+ * goes at exit, after the inputs.
+ */
+class ScratchDirectory {
+public:
+	explicit ScratchDirectory(std::string_view prefix)
+	{
+		const std::filesystem::path tmp = std::filesystem::exists("/dev/shm")
+							  ? std::filesystem::path("/dev/shm")
+							  : std::filesystem::temp_directory_path();
+		std::string pattern = (tmp / (std::string(prefix) + "-XXXXXX")).string();
+		require(::mkdtemp(pattern.data()) != nullptr, "a scratch directory can be made");
+		path_ = pattern;
+	}
+
+	~ScratchDirectory()
+	{
+		std::error_code ignored;
+		std::filesystem::remove_all(path_, ignored);
+	}
+
+	ScratchDirectory(const ScratchDirectory &) = delete;
+	ScratchDirectory &operator=(const ScratchDirectory &) = delete;
+
+	const std::filesystem::path &path() const { return path_; }
+
+private:
+	std::filesystem::path path_;
+};
 
 } /* namespace fuzz */

@@ -70,6 +70,8 @@ void become(std::pair<uid_t, gid_t> user)
 	if (::setgroups(0, nullptr) != 0 || ::setresgid(user.second, user.second, user.second) != 0 ||
 	    ::setresuid(user.first, user.first, user.first) != 0)
 		::_exit(125);
+	/* Under valgrind, a log of its own: the parent's log, with this pid, is root's. */
+	::setenv("PCIPASS_VALGRIND_LOG_TAG", std::to_string(user.first).c_str(), 1);
 }
 
 } /* namespace */
