@@ -8,17 +8,24 @@
 
 #pragma once
 
+#include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <pcipass/error.hpp>
 #include <pcipass/graph.hpp>
 #include <pcipass/host.hpp>
+#include <pcipass/testing/sim.hpp>
+#include <pcipass/transaction.hpp>
+#include <pcipass/watch.hpp>
 
 #include "pcipass.h"
 
@@ -29,12 +36,25 @@ struct pcipass_error {
 	pcipass::Error error;
 };
 
+/* Shared, because every engine opened on the host keeps it alive. */
 struct pcipass_host {
-	std::unique_ptr<pcipass::Host> host;
+	std::shared_ptr<pcipass::Host> host;
+	/* The same object as host when it is a simulated kernel, else nullptr. */
+	pcipass::sim::Host *sim = nullptr;
 };
 
 struct pcipass_graph {
 	pcipass::DeviceGraph graph;
+};
+
+struct pcipass_engine {
+	/* Declared before engine so that it is destroyed after it. */
+	std::shared_ptr<pcipass::Host> host;
+	std::unique_ptr<pcipass::Engine> engine;
+};
+
+struct pcipass_watcher {
+	pcipass::Watcher watcher;
 };
 
 namespace pcipass::capi {
@@ -54,6 +74,42 @@ char *copy_string(std::string_view text);
 
 /* Parses a JSON argument. Errors: invalid_argument naming what and the position. */
 result<boost::json::value> parse_argument(const char *json, std::string_view what);
+
+/* Checks the "schema" field of an input document: absent or the expected one. */
+result<void> check_schema(const boost::json::object &object, std::string_view schema);
+
+/* Rejects a field that is not in known, so that a misspelt option is not silently ignored. */
+result<void> check_fields(const boost::json::object &object,
+			  std::initializer_list<std::string_view> known, std::string_view what);
+
+/*
+ * Parses a JSON argument that must be an object of the given schema with
+ * only the known fields (besides "schema").
+ */
+result<boost::json::object> parse_input(const char *json, std::string_view what,
+					std::string_view schema,
+					std::initializer_list<std::string_view> known);
+
+/* A boolean field: absent is false. */
+result<bool> flag(const boost::json::object &object, std::string_view key,
+		  std::string_view path = "");
+
+/* An integer field within [min, max]: absent is an empty optional. */
+result<std::optional<int64_t>> integer_field(const boost::json::object &object,
+					     std::string_view key, std::string_view path,
+					     int64_t min, int64_t max);
+
+/* Stores the text as the caller's string and returns PCIPASS_OK. Throws std::bad_alloc. */
+int output(char **out, std::string_view text);
+
+/* Stores the serialized document as the caller's string and returns PCIPASS_OK. */
+int output(char **out, const boost::json::value &document);
+
+/*
+ * The simulated kernel behind host. Errors: invalid_argument when host is
+ * NULL or a live host.
+ */
+result<sim::Host *> simulated(pcipass_host *host, std::string_view function);
 
 /*
  * Runs body, the whole work of one exported function, and turns anything

@@ -12,7 +12,6 @@
 #include <pcipass/log.hpp>
 
 #include "capi_internal.hpp"
-#include "json_text.hpp"
 
 namespace pcipass::capi {
 
@@ -50,11 +49,6 @@ char *copy_string(std::string_view text)
 	std::memcpy(copy, text.data(), text.size());
 	copy[text.size()] = '\0';
 	return copy;
-}
-
-result<boost::json::value> parse_argument(const char *json, std::string_view what)
-{
-	return detail::parse_json_strict(json, what);
 }
 
 } /* namespace pcipass::capi */

@@ -21,25 +21,6 @@ namespace pcipass::capi {
 
 namespace {
 
-/* Checks the "schema" field of an input document: absent or the expected one. */
-result<void> check_schema(const boost::json::object &object, std::string_view schema)
-{
-	BOOST_OUTCOME_TRY(auto found, detail::string_field(object, "schema", ""));
-
-	if (found && *found != schema)
-		return make_error(errc::invalid_argument,
-				  "schema " + detail::json_quote(*found) + " is not " +
-					  std::string(schema) + ", the version this library reads");
-	return success();
-}
-
-result<bool> flag(const boost::json::object &object, std::string_view key)
-{
-	BOOST_OUTCOME_TRY(auto value, detail::bool_field(object, key, ""));
-
-	return value.value_or(false);
-}
-
 result<ClaimOptions> parse_claim_options(const char *json)
 {
 	ClaimOptions options;
@@ -142,13 +123,6 @@ result<std::vector<PciDeviceObject>> parse_pcidevices(const char *json)
 	}
 
 	return pcidevices;
-}
-
-/* Stores the document as the caller's string and returns PCIPASS_OK. */
-int output(char **out, const boost::json::value &document)
-{
-	*out = copy_string(boost::json::serialize(document));
-	return PCIPASS_OK;
 }
 
 } /* namespace */

@@ -10,9 +10,13 @@
  * Rules of this interface
  * -----------------------
  *
- * Handles: pcipass_host and pcipass_graph are opaque. A handle comes from
- * one function (pcipass_host_open_live, pcipass_graph_scan) and goes back to
- * its pair (pcipass_host_close, pcipass_graph_free).
+ * Handles: pcipass_host, pcipass_graph, pcipass_engine and pcipass_watcher
+ * are opaque. A handle comes from one function and goes back to its pair:
+ * pcipass_host_open_live or pcipass_sim_new and pcipass_host_close,
+ * pcipass_graph_scan and pcipass_graph_free, pcipass_engine_open and
+ * pcipass_engine_close, pcipass_watcher_open and pcipass_watcher_close.
+ * A simulated kernel is a pcipass_host too and works wherever a host does;
+ * the pcipass_sim_* functions reject a live host.
  *
  * Status: every fallible function returns an int: PCIPASS_OK (0) or a
  * positive PCIPASS_E_* value. The values are those of the C++ pcipass::errc
@@ -26,7 +30,7 @@
  * transaction step and a message that explains what to do next.
  *
  * Results: out-pointers come before err. On failure every out-pointer is
- * set to NULL. Everything returned is owned by the caller: strings are
+ * set to NULL, an integer output to 0 and a file descriptor to -1. Everything returned is owned by the caller: strings are
  * freed with pcipass_string_free, handles with their pair. The strings an
  * error accessor returns belong to the error and stay valid until
  * pcipass_error_free. Functions that return a static string say so.
@@ -49,19 +53,23 @@
  * with different handles. A handle is used by one thread at a time and may
  * move between threads. A pcipass_graph is immutable, so it is also
  * thread-safe: any number of threads may read one graph at once. Error
- * objects and returned strings are immutable. pcipass_set_log_sink is
- * thread-safe.
+ * objects and returned strings are immutable. A pcipass_host, live or
+ * simulated, a pcipass_engine and pcipass_set_log_sink are thread-safe.
+ * Closing or freeing a handle while another thread uses it is undefined.
  *
  * Callbacks: a callback receives the userdata pointer it was registered
- * with and plain data. It must not call back into pcipass. Go callers pass
- * a runtime/cgo.Handle as userdata.
+ * with and plain data, on the thread that called the function taking it
+ * (the log sink: on whichever thread logs). It must not call back into
+ * the handle that invoked it, and it must not throw or longjmp out. Go
+ * callers pass a runtime/cgo.Handle as userdata.
  *
  * Versions: PCIPASS_VERSION_* describe the header, pcipass_version() the
  * library. A binding refuses to load a library of another major version.
  *
- * Does not support: writing to the host (bind, release, recover,
- * reconcile), watching device events, or the simulated kernel through
- * this interface yet. The C++ API offers them.
+ * Does not support: the transaction observer's plan and finish events
+ * (the plan comes from pcipass_engine_plan, the result from the call
+ * itself), the simulator's crash points and rule table, and the graph
+ * queries beyond its JSON form. The C++ API offers them.
  */
 
 #ifndef PCIPASS_H
@@ -189,7 +197,9 @@ typedef void (*pcipass_log_fn)(void *userdata, int32_t level, int32_t category,
  * Installs the process-wide log sink and the lowest level it receives, or
  * removes it when sink is NULL. The environment variable PCIPASS_LOG
  * ("Txn:debug,Graph:info", or a bare level for every category) overrides
- * the level per category.
+ * the level per category. A line that another thread is logging at the
+ * same moment may still reach the previous sink after this returns, so
+ * keep its userdata valid until such threads are done.
  *
  * Errors: PCIPASS_E_INVALID_ARGUMENT for a level outside
  * PCIPASS_LOG_DEBUG..PCIPASS_LOG_ERROR.
@@ -320,6 +330,401 @@ int pcipass_libvirt_hostdev(const char *address, char **xml, pcipass_error **err
  */
 int pcipass_claim_validate(const pcipass_graph *graph, const char *claim_json, const char *node,
 			   const char *pcidevice_json, char **report_json, pcipass_error **err);
+
+/* The simulated kernel: a pcipass_host that serves a topology from memory */
+
+/*
+ * Creates a simulated kernel in the state a "pcipass.topology/v1" document
+ * describes (docs/topology.md; tests/topologies/ holds examples). The
+ * returned host works wherever a host does: pcipass_graph_scan,
+ * pcipass_engine_open. Its writes follow the kernel's rules and change
+ * only its memory. options_json may be NULL or
+ * {"schema": "pcipass.sim-options/v1", "nul_override_quirk": false,
+ * "record_log": true}; unknown fields are rejected.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for malformed JSON or an inconsistent
+ * topology (the message names the JSON pointer of the bad field).
+ */
+int pcipass_sim_new(const char *topology_json, const char *options_json, pcipass_host **host,
+		    pcipass_error **err);
+
+/*
+ * Arms a fault that acts on every matching operation until removed, and
+ * returns its id (from 1) in *fault_id. fault_json is a
+ * "pcipass.fault/v1" document:
+ *
+ *   {"schema", "match": {"path": "sys/bus/pci/drivers/vfio-pci/bind",
+ *    "device": "0000:01:00.2",
+ *    "kind": "bind", "driver": "vfio-pci", "nth": 0},
+ *    "action": "fail", "timing": "before", "errno": 16 or "EBUSY",
+ *    "delay_us": 0, "name": ""}
+ *
+ * Every match field is optional and a set field must match. path is an
+ * fnmatch(3) glob with FNM_PATHNAME on the path as written, or on the
+ * module name for module operations. nth acts only on the Nth matching
+ * operation, 0 on every one.
+ * kind is a write kind: bind, unbind, new_id, remove_id, drivers_probe,
+ * driver_override, sriov_numvfs, sriov_drivers_autoprobe, reset,
+ * reset_method, remove, rescan, other, load_module, unload_module,
+ * open_node or close_node. action is fail (return errno, required),
+ * block (wait until pcipass_sim_release_fault), delay (delay_us),
+ * reattach_after_unbind (bind the device to name, empty: the driver it
+ * left), unload_module (unload module name after the operation), vanish
+ * (the device leaves the bus), probe_attaches_nothing, or probe_later (a
+ * bind or drivers_probe returns at once and the probe runs delay_us
+ * later). timing is before (the operation does not happen) or after (it
+ * has happened when the error arrives). Unknown fields are rejected.
+ * Changes no kernel state.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host, malformed JSON, an
+ * unknown name, fail without errno, reattach_after_unbind on another kind
+ * than unbind, or unload_module without a module name.
+ */
+int pcipass_sim_inject(pcipass_host *host, const char *fault_json, uint32_t *fault_id,
+		       pcipass_error **err);
+
+/*
+ * Disarms a fault and releases the writes it blocks.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host; PCIPASS_E_NOT_FOUND
+ * for an unknown id.
+ */
+int pcipass_sim_remove_fault(pcipass_host *host, uint32_t fault_id, pcipass_error **err);
+
+/*
+ * Releases the writes a block fault holds and lets later matches pass.
+ * Another thread calls it while a write waits.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host; PCIPASS_E_NOT_FOUND
+ * for an unknown id.
+ */
+int pcipass_sim_release_fault(pcipass_host *host, uint32_t fault_id, pcipass_error **err);
+
+/*
+ * Disarms every fault and releases every blocked write.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host.
+ */
+int pcipass_sim_clear_faults(pcipass_host *host, pcipass_error **err);
+
+/*
+ * Stores in *hits how many operations the fault has acted on (0 for an
+ * unknown id).
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host.
+ */
+int pcipass_sim_fault_hits(pcipass_host *host, uint32_t fault_id, uint32_t *hits,
+			   pcipass_error **err);
+
+/*
+ * Returns everything a write can change as a "pcipass.sim-state/v1"
+ * document:
+ *
+ *   {"schema", "devices": [{address, driver, driver_override, num_vfs,
+ *    drivers_autoprobe, reset_methods}], "dynamic_ids": {"DRIVER":
+ *    ["vvvv:dddd"]}, "modules": [...], "vfio_nodes": [N...],
+ *    "holders": {"dev/vfio/N": [{pid, command}]}}
+ *
+ * driver and driver_override are null when unset; num_vfs and
+ * drivers_autoprobe are null except on SR-IOV PFs. Devices are sorted by
+ * address, and two equal states give byte-identical documents, so
+ * comparing the strings compares the states. Reads only.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host.
+ */
+int pcipass_sim_state(pcipass_host *host, char **state_json, pcipass_error **err);
+
+/*
+ * Returns every operation so far, in the order the simulator decided them,
+ * as a "pcipass.sim-log/v1" document: {"schema", "entries": [{sequence,
+ * kind, path, value, device, errno, errno_name, rule, fault,
+ * side_effect}]}. rule names the kernel rule that decided the operation
+ * ("bind.already_bound_ebusy"); fault is the id of the fault that acted on
+ * it, 0 for none. Empty when the host was created with record_log false.
+ * Reads only.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host.
+ */
+int pcipass_sim_log(pcipass_host *host, char **log_json, pcipass_error **err);
+
+/*
+ * Returns the current state as a "pcipass.topology/v1" document:
+ * pcipass_sim_new of it gives an equal state. Reads only.
+ * NOTE: an override stored empty by the NUL quirk comes back cleared, and
+ * disabled reset methods come back as the device's only methods, because
+ * the topology format has no field for either.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host.
+ */
+int pcipass_sim_to_topology(pcipass_host *host, char **topology_json, pcipass_error **err);
+
+/*
+ * Writes the current state as a kernel-shaped tree beneath dir (empty or
+ * absent), which pcipass_host_open_live can then read. Writes only beneath
+ * dir, never to the simulated kernel.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host or a non-empty dir;
+ * PCIPASS_E_IO_ERROR or PCIPASS_E_PERMISSION_DENIED with the errno when a
+ * file cannot be written.
+ */
+int pcipass_sim_materialize(pcipass_host *host, const char *dir, pcipass_error **err);
+
+/*
+ * Registers process pid (named command) as holding the node at path open,
+ * as QEMU holds "dev/vfio/N". Changes the simulated state.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host or a bad path;
+ * PCIPASS_E_NOT_FOUND when the node does not exist; PCIPASS_E_BUSY for
+ * dev/vfio/N while a member of group N is on a driver that is not
+ * DMA-owner-aware.
+ */
+int pcipass_sim_open_node(pcipass_host *host, const char *path, int32_t pid, const char *command,
+			  pcipass_error **err);
+
+/*
+ * Removes pid's hold on path, waking writes that wait for it. Changes the
+ * simulated state.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host; PCIPASS_E_NOT_FOUND
+ * when pid does not hold path.
+ */
+int pcipass_sim_close_node(pcipass_host *host, const char *path, int32_t pid,
+			   pcipass_error **err);
+
+/*
+ * Unloads a module as rmmod would: its devices are unbound and keep their
+ * driver_override. Changes the simulated state.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for a live host; PCIPASS_E_NOT_FOUND
+ * when the module is not loaded or is built in; PCIPASS_E_BUSY while a
+ * VFIO user holds a group with a device bound to one of its drivers.
+ */
+int pcipass_sim_unload_module(pcipass_host *host, const char *module, pcipass_error **err);
+
+/* Transactions: moving devices between drivers */
+
+/*
+ * A transaction engine runs plans against one host with one state
+ * directory, which holds the host-wide lock, the journal and the ownership
+ * records. It keeps its host alive: closing the host first is allowed.
+ */
+typedef struct pcipass_engine pcipass_engine;
+
+/*
+ * Receives each step of a transaction as it runs: once as "started", once
+ * with its result. step_json is a "pcipass.step/v1" document valid only
+ * during the call:
+ *
+ *   {"schema", "seq", "undo", "status": "started" | "done" | "skipped" |
+ *    "failed" | "in_doubt", "step": {kind, device, path, value, driver,
+ *    description}, "error": null | {code, errno, device, path, step,
+ *    message}}
+ *
+ * undo is true for the steps of a rollback or a recovery. The callback
+ * may read the host (pcipass_graph_scan, pcipass_sim_state) but must not
+ * call into the same engine.
+ */
+typedef void (*pcipass_step_fn)(void *userdata, const char *step_json);
+
+/*
+ * Opens an engine on host with its state directory: state_dir, or the
+ * configured default (/run/pcipass) when NULL. Creates the directory with
+ * mode 0700 when missing; writes nothing to the host.
+ *
+ * Errors: PCIPASS_E_STATE_DIRECTORY_UNSAFE when another user owns it, it
+ * is group- or world-writable or a symlink; PCIPASS_E_PERMISSION_DENIED
+ * or PCIPASS_E_IO_ERROR when it cannot be created.
+ * Thread safety: the engine is thread-safe. Calls that change the host are
+ * serialized across threads and, through flock(2) on STATE_DIR/lock,
+ * across processes.
+ */
+int pcipass_engine_open(pcipass_host *host, const char *state_dir, pcipass_engine **engine,
+			pcipass_error **err);
+
+/*
+ * NOTE: a write that passed its deadline keeps running on a worker thread
+ * and still uses the host. When such writes remain, closing the engine
+ * keeps its host alive for good (a deliberate leak) instead of freeing it
+ * under them.
+ */
+void pcipass_engine_close(pcipass_engine *engine);
+
+#define PCIPASS_OPERATION_BIND 1
+#define PCIPASS_OPERATION_RELEASE 2
+
+/*
+ * A request is a "pcipass.request/v1" document:
+ *
+ *   {"schema", "devices": ["0000:01:00.0" | {"address", "expected":
+ *    "vvvv:dddd"}], "driver": "vfio-pci", "owner": "pcipass",
+ *    "options": {"allow_module_load": false, "release_framebuffer": false,
+ *    "recreate_vfs": false, "reset_method": "", "module": "",
+ *    "deadlines": {"write_ms": 10000, "bind_ms": 10000,
+ *    "poll_interval_ms": 5, "lock_ms": 30000}}}
+ *
+ * devices is required and not empty; the rest is optional with the
+ * defaults shown. With "expected", the request is rejected when the
+ * address holds another device. Unknown fields are rejected.
+ */
+
+/*
+ * Returns the "pcipass.plan/v1" document that pcipass_engine_bind
+ * (operation PCIPASS_OPERATION_BIND) or pcipass_engine_release
+ * (PCIPASS_OPERATION_RELEASE) would run now: {"schema", "operation",
+ * "driver", "owner", "blocked", "groups", "members", "findings", "steps",
+ * "claims_added", "claims_removed"}. A blocked plan is a document with
+ * "blocked": true and its findings, not an error. Reads the host and the
+ * ownership records only; takes no lock.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for another operation or a malformed
+ * request; the errors of pcipass_graph_scan; PCIPASS_E_JOURNAL_CORRUPT
+ * when the ownership records cannot be read.
+ */
+int pcipass_engine_plan(pcipass_engine *engine, int32_t operation, const char *request_json,
+			char **plan_json, pcipass_error **err);
+
+/*
+ * Moves the requested devices, with every endpoint of their IOMMU groups,
+ * to the request's driver for its owner, as one transaction: every write
+ * is journaled, verified, and undone when a later one fails. on_step (may
+ * be NULL) receives each step. On success *result_json is a
+ * "pcipass.result/v1" document: {"schema", "operation", "transaction",
+ * "outcome": "committed" | "no_change", "driver", "owner", "writes",
+ * "groups", "findings", "steps", "devices": [{device, before, after,
+ * in_doubt}], "error": null}. Writes to the host.
+ *
+ * Errors before any write: PCIPASS_E_INVALID_ARGUMENT for a malformed
+ * request; a blocking preflight code (PCIPASS_E_NOT_VIABLE,
+ * PCIPASS_E_DEVICE_IN_USE, PCIPASS_E_OWNED_BY_OTHER,
+ * PCIPASS_E_DRIVER_MISSING, ...); PCIPASS_E_LOCK_FAILED;
+ * PCIPASS_E_JOURNAL_CORRUPT; PCIPASS_E_IN_DOUBT when an unfinished
+ * transaction waits for pcipass_engine_recover.
+ * Errors after a complete rollback: the failing step's code with its
+ * errno, device, path and step. A failed bind write gives
+ * PCIPASS_E_BIND_FAILED, a failed unbind or override write the code of
+ * its errno. Other errors: PCIPASS_E_TIMED_OUT when a write passed its
+ * deadline; PCIPASS_E_ROLLBACK_FAILED when an undo failed too.
+ */
+int pcipass_engine_bind(pcipass_engine *engine, const char *request_json,
+			pcipass_step_fn on_step, void *userdata, char **result_json,
+			pcipass_error **err);
+
+/*
+ * Returns the requested devices, with the rest of their IOMMU groups, to
+ * the state recorded before the claim, as one transaction. Arguments,
+ * result and errors as pcipass_engine_bind. Writes to the host.
+ */
+int pcipass_engine_release(pcipass_engine *engine, const char *request_json,
+			   pcipass_step_fn on_step, void *userdata, char **result_json,
+			   pcipass_error **err);
+
+/*
+ * Finishes the transaction the journal holds when a crash interrupted it:
+ * rolls it forward when it reached its commit, otherwise returns every
+ * device it touched to its recorded state. With a clean journal the
+ * outcome is "no_change" and nothing is written. options_json may be NULL
+ * or {"schema": "pcipass.recover-options/v1", "deadlines": {...}} with the
+ * deadlines of a request. Writes to the host.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for malformed options;
+ * PCIPASS_E_JOURNAL_CORRUPT (the journal is renamed aside and kept);
+ * PCIPASS_E_LOCK_FAILED; PCIPASS_E_IN_DOUBT while a write of that
+ * transaction may still be blocked; PCIPASS_E_ROLLBACK_FAILED.
+ */
+int pcipass_engine_recover(pcipass_engine *engine, const char *options_json,
+			   pcipass_step_fn on_step, void *userdata, char **result_json,
+			   pcipass_error **err);
+
+/*
+ * Brings the host to a desired set with the fewest writes, after
+ * recovering an unfinished transaction. desired_json is a
+ * "pcipass.desired/v1" document: {"schema", "desired": [{"device":
+ * "0000:01:00.0", "driver": "vfio-pci", "owner": "pcipass"}],
+ * "options": {...}} with the options of a request. A null driver requests
+ * the device's state before its claim. Devices not listed are left alone,
+ * and a state that already holds writes nothing. Unknown fields are
+ * rejected. Result as pcipass_engine_bind. Writes to the host.
+ *
+ * Errors: as pcipass_engine_bind, plus PCIPASS_E_INVALID_ARGUMENT for a
+ * device listed twice.
+ */
+int pcipass_engine_reconcile(pcipass_engine *engine, const char *desired_json,
+			     pcipass_step_fn on_step, void *userdata, char **result_json,
+			     pcipass_error **err);
+
+/*
+ * Returns the ownership records in force as a "pcipass.ownerships/v1"
+ * document: {"schema", "ownerships": [{device, owner, driver, group,
+ * identity, original: {driver, override}, original_num_vfs, framebuffer,
+ * transaction}]}. Reads only.
+ *
+ * Errors: PCIPASS_E_JOURNAL_CORRUPT when the records cannot be read.
+ */
+int pcipass_engine_ownerships(pcipass_engine *engine, char **ownerships_json,
+			      pcipass_error **err);
+
+/* Device events */
+
+/*
+ * A subscription to the kernel's PCI and USB device events (add, remove,
+ * bind, unbind, change) through libudev. Events from before the open are
+ * not reported. A simulated kernel sends none. Reads only.
+ */
+typedef struct pcipass_watcher pcipass_watcher;
+
+/*
+ * Receives one event, a "pcipass.event/v1" document valid only during the
+ * call: {"schema", "action", "subsystem", "sysname", "address" (PCI
+ * only), "devtype", "driver", "devpath", "seqnum"}. Returns true to go on
+ * waiting, false to stop.
+ */
+typedef bool (*pcipass_event_fn)(void *userdata, const char *event_json);
+
+/*
+ * Opens the event socket. options_json may be NULL or
+ * {"schema": "pcipass.watch-options/v1", "source": "kernel" | "udev",
+ * "subsystems": ["pci", "usb"], "receive_buffer_size": 4194304}; unknown
+ * fields are rejected. "kernel" receives the raw uevents with no daemon
+ * needed; "udev" receives them after systemd-udevd ran its rules.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for malformed options;
+ * PCIPASS_E_IO_ERROR or PCIPASS_E_PERMISSION_DENIED with the errno of the
+ * failed libudev call.
+ */
+int pcipass_watcher_open(const char *options_json, pcipass_watcher **watcher,
+			 pcipass_error **err);
+
+void pcipass_watcher_close(pcipass_watcher *watcher);
+
+/*
+ * Stores in *fd a descriptor that polls readable when an event may be
+ * waiting, for callers with their own event loop. When it does, call
+ * pcipass_watcher_next with timeout 0. The watcher keeps owning it.
+ *
+ * Errors: PCIPASS_E_INVALID_ARGUMENT for NULL arguments.
+ */
+int pcipass_watcher_fd(pcipass_watcher *watcher, int32_t *fd, pcipass_error **err);
+
+/*
+ * Waits up to timeout_ms milliseconds (0: do not wait, negative: no limit)
+ * for the next event and returns it. When the time passes first, returns
+ * PCIPASS_OK with *event_json NULL.
+ *
+ * Errors: PCIPASS_E_IO_ERROR with ENOBUFS when the kernel dropped events
+ * because the buffer was full (the watcher stays usable, so rescan the
+ * devices and go on), or with the errno of another failure.
+ */
+int pcipass_watcher_next(pcipass_watcher *watcher, int32_t timeout_ms, char **event_json,
+			 pcipass_error **err);
+
+/*
+ * Calls on_event for every event until it returns false or timeout_ms
+ * passes (negative: no limit).
+ *
+ * Errors: as pcipass_watcher_next.
+ */
+int pcipass_watcher_run(pcipass_watcher *watcher, int32_t timeout_ms, pcipass_event_fn on_event,
+			void *userdata, pcipass_error **err);
 
 #ifdef __cplusplus
 }

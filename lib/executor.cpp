@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "executor.hpp"
+#include "log.hpp"
 #include "plan_internal.hpp"
 #include "sysfs_paths.hpp"
 
@@ -62,12 +63,28 @@ Error step_error(Error error, const Step &step)
 	return error;
 }
 
+/*
+ * A path the host layer refuses never reached the kernel: one escaping the
+ * root, or a malformed one (invalid_argument without an errno, unlike the
+ * kernel's EINVAL).
+ */
+bool refused_by_host(const result<void> &written)
+{
+	if (written)
+		return false;
+	const Error &error = written.error();
+	return error.code == errc::escapes_root ||
+	       (error.code == errc::invalid_argument && error.sys_errno == 0);
+}
+
 Error mismatch(errc code, const Step &step, const result<void> &written, std::string message)
 {
 	Error error = make_error(code, std::move(message), step.device, step.path);
 	if (!written) {
 		error.sys_errno = written.error().sys_errno;
-		if (error.sys_errno != 0)
+		if (refused_by_host(written))
+			error.message += "; the write was refused: " + written.error().message;
+		else if (error.sys_errno != 0)
 			error.message += "; the write returned " + errno_text(error.sys_errno);
 	}
 	return step_error(std::move(error), step);
@@ -157,14 +174,18 @@ void Executor::allow_module_reload(std::string driver, std::string module)
 result<void> Executor::write(const Step &step, const std::string &path, const std::string &value)
 {
 	report_.writes++;
+	PCIPASS_LOG(txn, debug, "writing '" + trim(value) + "' to '" + path + "'");
 
 	Host &host = host_;
 	auto written = call_with_deadline([&host, path, value]() { return host.write(path, value); },
 					  deadlines_.write, step.device, abandoned_);
-	if (written)
+	if (written) {
+		PCIPASS_LOG(txn, debug, "wrote '" + path + "'");
 		return success();
+	}
 
 	Error error = written.error();
+	PCIPASS_LOG(txn, debug, "writing '" + path + "' failed: " + error.describe());
 	if (error.code == errc::timed_out && error.sys_errno == 0) {
 		error.path = path;
 		error.message = "writing '" + trim(value) + "' to '" + path + "' for " + step.device +
@@ -179,6 +200,7 @@ result<void> Executor::write(const Step &step, const std::string &path, const st
 result<void> Executor::load_module(const Step &step, const std::string &module)
 {
 	report_.writes++;
+	PCIPASS_LOG(txn, debug, "loading module " + module);
 
 	Host &host = host_;
 	auto loaded = call_with_deadline([&host, module]() { return host.load_module(module); },
@@ -197,10 +219,10 @@ result<void> Executor::load_module(const Step &step, const std::string &module)
 
 result<bool> Executor::perform_override(const Step &step)
 {
-	const std::string wanted = step.value == "\n" ? std::string() : trim(step.value);
+	const std::string expected = step.value == "\n" ? std::string() : trim(step.value);
 
 	BOOST_OUTCOME_TRY(auto before, read_device_state(host_, step.device));
-	if (before.override == wanted)
+	if (before.override == expected)
 		return true;
 
 	auto written = write(step, step.path, step.value);
@@ -208,13 +230,13 @@ result<bool> Executor::perform_override(const Step &step)
 		return written.error();
 
 	BOOST_OUTCOME_TRY(auto after, read_device_state(host_, step.device));
-	if (after.override == wanted)
+	if (after.override == expected)
 		return false;
 
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
 			"driver_override of " + step.device + " reads '" +
 				(after.override.empty() ? std::string("(null)") : after.override) +
-				"' after writing '" + (wanted.empty() ? std::string("\\n") : wanted) +
+				"' after writing '" + (expected.empty() ? std::string("\\n") : expected) +
 				"'");
 }
 
@@ -298,7 +320,8 @@ result<bool> Executor::perform_bind(const Step &step)
 			   " ms after a successful write to '" + step.path + "'";
 	else if (!after.empty())
 		message += ", which holds it";
-	return mismatch(errc::bind_failed, step, written, std::move(message));
+	return mismatch(refused_by_host(written) ? written.error().code : errc::bind_failed, step, written,
+			std::move(message));
 }
 
 result<bool> Executor::perform_probe(const Step &step)
@@ -422,7 +445,7 @@ result<void> Executor::run(const Step &step, bool undo, const std::string &final
 		if (record.error->code == errc::timed_out && !step.device.empty()) {
 			record.status = StepStatus::in_doubt;
 			in_doubt_.insert(step.device);
-			/* Nothing more can be done for the device if this line is lost; recovery sees the intent. */
+			/* If this line is lost, recovery still finds the intent and treats the device the same way. */
 			(void)journal_.in_doubt(record.seq, step.device);
 		} else {
 			record.status = StepStatus::failed;
@@ -486,8 +509,10 @@ std::vector<Stranded> Executor::roll_back(const std::vector<std::string> &touche
 	std::vector<Stranded> stranded;
 
 	for (auto it = touched.rbegin(); it != touched.rend(); ++it) {
-		if (in_doubt_.count(*it))
+		if (in_doubt_.count(*it)) {
+			PCIPASS_LOG(txn, debug, *it + " is in doubt, skipping");
 			continue;
+		}
 
 		const JournalUnit *unit = nullptr;
 		for (const auto &candidate : units)
@@ -496,9 +521,12 @@ std::vector<Stranded> Executor::roll_back(const std::vector<std::string> &touche
 		if (!unit)
 			continue;
 
+		PCIPASS_LOG(txn, debug, "returning " + *it + " to its recorded state");
 		auto restored = restore(*unit);
-		if (!restored)
+		if (!restored) {
+			PCIPASS_LOG(txn, debug, "returning " + *it + " failed: " + restored.error().describe());
 			stranded.push_back({*it, restored.error()});
+		}
 	}
 	return stranded;
 }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <ctime>
 #include <fcntl.h>
+#include <limits>
 #include <random>
 #include <unistd.h>
 
@@ -57,6 +58,12 @@ const json::value *field(const json::object &object, std::string_view key)
 	return object.if_contains(key);
 }
 
+/* An integer in [0, max]; anything larger would be truncated by the cast to the field's type. */
+bool fits_unsigned(const json::value &value, int64_t max)
+{
+	return value.is_int64() && value.get_int64() >= 0 && value.get_int64() <= max;
+}
+
 std::string string_field(const json::object &object, std::string_view key, bool &ok)
 {
 	const json::value *value = field(object, key);
@@ -88,7 +95,7 @@ result<JournalUnit> unit_from_json(const json::value &value)
 
 	const json::value *num_vfs = field(*object, "num_vfs");
 	if (num_vfs && !num_vfs->is_null()) {
-		if (!num_vfs->is_int64() || num_vfs->get_int64() < 0)
+		if (!fits_unsigned(*num_vfs, std::numeric_limits<unsigned>::max()))
 			return make_error(errc::invalid_argument, "a unit has an invalid num_vfs");
 		unit.num_vfs = static_cast<unsigned>(num_vfs->get_int64());
 	}
@@ -130,8 +137,10 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		state.driver = string_field(line, "driver", ok);
 		const json::value *pid = field(line, "pid");
 		const json::value *units = field(line, "units");
-		if (!ok || !operation || !pid || !pid->is_int64() || !units || !units->is_array())
+		if (!ok || !operation || !pid || !units || !units->is_array())
 			return "the begin line lacks operation, owner, driver, pid or units";
+		if (!fits_unsigned(*pid, std::numeric_limits<pid_t>::max()) || pid->get_int64() == 0)
+			return "the begin line's pid is not a process ID";
 		state.operation = *operation;
 		state.pid = static_cast<long>(pid->get_int64());
 		for (const auto &item : units->get_array()) {
@@ -144,7 +153,8 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 	}
 
 	const json::value *seq = field(line, "seq");
-	const bool has_seq = seq && seq->is_int64() && seq->get_int64() > 0;
+	const bool has_seq = seq && fits_unsigned(*seq, std::numeric_limits<unsigned>::max()) &&
+			     seq->get_int64() > 0;
 
 	if (type == "intent") {
 		const json::value *step = field(line, "step");
@@ -234,26 +244,24 @@ Journal::~Journal()
 		::close(fd_);
 }
 
-result<JournalState> Journal::load() const
+result<JournalState> parse_journal(std::string_view content) noexcept
 {
-	BOOST_OUTCOME_TRY(auto content, dir_.read(journal_name));
-
 	JournalState state;
-	if (!content || content->empty())
+	if (content.empty())
 		return state;
 
 	std::string problem;
 	size_t line_number = 0;
 	size_t start = 0;
-	while (start < content->size() && problem.empty()) {
+	while (start < content.size() && problem.empty()) {
 		line_number++;
-		const size_t end = content->find('\n', start);
-		if (end == std::string::npos) {
+		const size_t end = content.find('\n', start);
+		if (end == std::string_view::npos) {
 			problem = "the last line is truncated (no newline)";
 			break;
 		}
 
-		const std::string_view text(content->data() + start, end - start);
+		const std::string_view text = content.substr(start, end - start);
 		start = end + 1;
 
 		boost::system::error_code ec;
@@ -265,16 +273,30 @@ result<JournalState> Journal::load() const
 		problem = apply_line(value.get_object(), state, line_number == 1);
 	}
 
-	if (problem.empty()) {
-		state.exists = true;
-		return state;
-	}
+	if (!problem.empty())
+		return make_error(errc::journal_corrupt,
+				  "line " + std::to_string(line_number) + ": " + problem);
+
+	state.exists = true;
+	return state;
+}
+
+result<JournalState> Journal::load() const
+{
+	BOOST_OUTCOME_TRY(auto content, dir_.read(journal_name));
+
+	if (!content)
+		return JournalState();
+
+	auto parsed = parse_journal(*content);
+	if (parsed)
+		return parsed;
 
 	const std::string journal = path();
 	auto aside = dir_.rename_aside(journal_name);
 	Error error = make_error(errc::journal_corrupt,
-				 "the journal '" + journal + "' is unusable at line " +
-					 std::to_string(line_number) + ": " + problem + "; ",
+				 "the journal '" + journal + "' is unusable at " +
+					 parsed.error().message + "; ",
 				 {}, journal);
 	if (aside)
 		error.message += "it was moved to '" + aside.value() +

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -43,7 +44,7 @@ struct JournalUnit {
 	bool operator==(const JournalUnit &) const = default;
 };
 
-/* What a journal says, read back. */
+/* The content of a journal, read back. */
 struct JournalState {
 	bool exists = false;
 	std::string transaction;
@@ -66,6 +67,14 @@ struct JournalState {
 	const JournalUnit *unit(std::string_view device) const;
 };
 
+/*
+ * Replays the content of a journal file into the state it records. Pure;
+ * an empty content gives a state that does not exist. Errors:
+ * journal_corrupt with "line N: reason" when a line is truncated, not
+ * JSON, foreign (another schema) or out of order.
+ */
+result<JournalState> parse_journal(std::string_view content) noexcept;
+
 class Journal
 {
 public:
@@ -76,8 +85,8 @@ public:
 
 	/*
 	 * Reads STATE_DIR/journal. Errors: journal_corrupt when a line is
-	 * truncated, not JSON, foreign (another schema) or out of order; the
-	 * file is then renamed aside and the error names both paths.
+	 * truncated, not JSON, foreign (another schema) or out of order. The
+	 * file is then renamed aside, and the error names both paths.
 	 */
 	result<JournalState> load() const;
 

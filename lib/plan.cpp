@@ -246,13 +246,13 @@ Step make_module_step(const std::string &driver, const std::string &module)
 
 /*
  * The writes that take one function from one binding to another, with
- * their inverses. The override is pinned to the new driver first, so that
- * once the old driver lets go only the new one can attach, and so that an
- * explicit bind works where the kernel needs an override (a VF whose PF has
- * sriov_drivers_autoprobe 0); it is set to its final value last. The same
- * order serves a rollback, whose "new" binding is the recorded one. An
- * empty after.driver with probe_when_unknown asks the kernel to choose (a
- * release without a record).
+ * their inverses. The override is pinned to the new driver first. Then,
+ * once the old driver lets go, only the new one can attach, and an
+ * explicit bind works where the kernel needs an override (a VF whose PF
+ * has sriov_drivers_autoprobe 0). The override gets its final value last.
+ * A rollback uses the same order, with the recorded binding as the new
+ * one. An empty after.driver with probe_when_unknown lets the kernel
+ * choose (a release without a record).
  */
 std::vector<PlannedStep> transition_steps(const std::string &bdf, const DeviceState &before,
 					  const DeviceState &after, bool probe_when_unknown)
@@ -401,6 +401,16 @@ std::set<PciAddress> vanishing_vfs(const DeviceGraph &graph, const Request &requ
 	return vanishing;
 }
 
+Plan new_plan(Operation operation, const Request &request)
+{
+	Plan plan;
+	plan.operation = operation;
+	plan.driver = request.driver;
+	plan.owner = request.owner;
+	plan.options = request.options;
+	return plan;
+}
+
 void add_member_steps(Plan &plan, const Member &member)
 {
 	const std::string bdf = member.address.to_string();
@@ -413,11 +423,7 @@ void add_member_steps(Plan &plan, const Member &member)
 Plan plan_bind(const DeviceGraph &graph, const Request &request,
 	       std::span<const Ownership> claims)
 {
-	Plan plan;
-	plan.operation = Operation::bind;
-	plan.driver = request.driver;
-	plan.owner = request.owner;
-	plan.options = request.options;
+	Plan plan = new_plan(Operation::bind, request);
 
 	check_request_devices(graph, request, plan);
 
@@ -555,11 +561,7 @@ void classify_for_release(const DeviceGraph &graph, const Request &request, cons
 Plan plan_release(const DeviceGraph &graph, const Request &request,
 		  std::span<const Ownership> claims)
 {
-	Plan plan;
-	plan.operation = Operation::release;
-	plan.driver = request.driver;
-	plan.owner = request.owner;
-	plan.options = request.options;
+	Plan plan = new_plan(Operation::release, request);
 
 	if (request.devices.empty())
 		add_finding(plan, errc::invalid_argument, {}, "no device requested", true);

@@ -5,6 +5,8 @@
  * Plans and ownership records as JSON.
  */
 
+#include <limits>
+
 #include <boost/json.hpp>
 
 #include <pcipass/plan.hpp>
@@ -207,8 +209,9 @@ result<std::vector<Ownership>> ownerships_from_json_value(const json::value &val
 			const json::value *field = object->if_contains(key);
 			if (!field || field->is_null())
 				continue;
-			if (!field->is_int64() || field->get_int64() < 0)
-				return field_error(key, "a non-negative integer or null");
+			if (!field->is_int64() || field->get_int64() < 0 ||
+			    field->get_int64() > std::numeric_limits<unsigned>::max())
+				return field_error(key, "a non-negative 32-bit integer or null");
 			*target = static_cast<unsigned>(field->get_int64());
 		}
 

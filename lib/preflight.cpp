@@ -8,11 +8,22 @@
 #include <algorithm>
 
 #include "plan_internal.hpp"
+#include "sysfs_parse.hpp"
 #include "sysfs_paths.hpp"
+#include "topology_rules.hpp"
 
 namespace pcipass::detail {
 
 namespace {
+
+/* A name modprobe accepts: letters, digits, '_' and '-' (which it reads as '_'). */
+bool is_module_request(std::string_view name)
+{
+	return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		       c == '_' || c == '-';
+	});
+}
 
 std::string hex2(unsigned value)
 {
@@ -250,6 +261,17 @@ void check_request_devices(const DeviceGraph &graph, const Request &request, Pla
 		add_finding(plan, errc::invalid_argument, {}, "no device requested", true);
 	if (request.driver.empty())
 		add_finding(plan, errc::invalid_argument, {}, "no target driver given", true);
+	/* The name becomes a directory under sys/bus/pci/drivers and a driver_override value. */
+	else if (!is_plain_file_name(request.driver))
+		add_finding(plan, errc::invalid_argument, {},
+			    "invalid target driver " + quote_content(request.driver) +
+				    ": expected a driver name such as 'vfio-pci', without '/' or whitespace",
+			    true);
+	if (!request.options.module.empty() && !is_module_request(request.options.module))
+		add_finding(plan, errc::invalid_argument, {},
+			    "invalid module name " + quote_content(request.options.module) +
+				    ": expected letters, digits, '_' and '-' such as 'vfio_pci'",
+			    true);
 
 	if (!graph.host().iommu_enabled)
 		add_finding(plan, errc::iommu_off, {}, iommu_off_message(graph.host()), true);

@@ -21,7 +21,7 @@
 
 namespace pcipass::detail {
 
-/* What every Engine of this process that uses one state directory shares. */
+/* The state shared by every Engine of this process that uses one state directory. */
 struct ProcessState {
 	/* Serializes transactions between threads; flock alone would not, within one open file. */
 	std::timed_mutex transaction_mutex;
@@ -35,7 +35,7 @@ public:
 	/*
 	 * Opens the directory, creating it (and missing parents) with mode
 	 * 0700. Errors: state_directory_unsafe when it is a symlink, not a
-	 * directory, owned by another user, or group- or world-writable;
+	 * directory, owned by another user, or group- or world-writable.
 	 * permission_denied or io_error when it cannot be created or opened.
 	 */
 	static result<std::unique_ptr<StateDir>> open(const std::string &path);

@@ -458,9 +458,11 @@ result<Report> Engine::Impl::recover_locked(const Deadlines &deadlines, Observer
 
 	/*
 	 * A device whose write never returned gets nothing while that write
-	 * may still be running: in this process while the worker has not
-	 * finished, in another while that process exists, because a process
-	 * cannot exit while one of its threads is inside a sysfs write.
+	 * may still be running. In this process, that is while the worker has
+	 * not finished. In another, it is while that process exists, because a
+	 * process cannot exit while one of its threads is inside a sysfs write.
+	 * NOTE: a reused pid looks alive, which keeps the device in doubt until
+	 * the unrelated process exits.
 	 */
 	const bool other_alive = state.pid != ::getpid() && process_alive(state.pid);
 	for (const auto &device : state.in_doubt)

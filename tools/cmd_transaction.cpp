@@ -6,6 +6,7 @@
  */
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -73,11 +74,12 @@ std::string state_text(const pcipass::DeviceState &state)
 void print_findings(const std::vector<pcipass::PreflightFinding> &findings)
 {
 	for (const auto &finding : findings)
-		std::cout << (finding.blocking ? "  refused: " : "  warning: ")
+		std::cout << (finding.blocking ? "  rejected: " : "  warning: ")
 			  << pcipass::errc_name(finding.code) << ": " << finding.message << "\n";
 }
 
-void print_plan(const pcipass::Plan &plan)
+/* The plan in human form; with_steps lists each write and its undo. */
+void print_plan(const pcipass::Plan &plan, bool with_steps)
 {
 	std::cout << pcipass::operation_name(plan.operation) << " plan";
 	if (!plan.driver.empty() && plan.operation == pcipass::Operation::bind)
@@ -102,8 +104,18 @@ void print_plan(const pcipass::Plan &plan)
 
 	print_findings(plan.findings);
 
-	if (plan.steps.empty() && !plan.blocked())
+	if (plan.blocked()) {
+		std::cout << "  rejected: nothing will be written\n";
+		return;
+	}
+	if (plan.steps.empty()) {
 		std::cout << "  nothing to write: the host already holds this state\n";
+		return;
+	}
+	if (!with_steps) {
+		std::cout << "  " << plan.steps.size() << " writes planned\n";
+		return;
+	}
 	for (size_t i = 0; i < plan.steps.size(); i++) {
 		std::cout << "  " << i + 1 << ". " << plan.steps[i].step.describe();
 		if (plan.steps[i].inverse)
@@ -172,8 +184,15 @@ std::string state_dir_for(const Context &context)
 	return pcipass::default_state_dir();
 }
 
+/*
+ * Opens the engine for a command. SIGPIPE is ignored from here on: a
+ * reader that closes stdout (pcipassctl bind ... | head) must not kill the
+ * process between two writes of a transaction; output then fails quietly.
+ */
 pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context)
 {
+	std::signal(SIGPIPE, SIG_IGN);
+
 	BOOST_OUTCOME_TRY(auto host, context.host());
 
 	pcipass::EngineOptions options;
@@ -181,7 +200,14 @@ pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context)
 	return pcipass::Engine::open(*host, options);
 }
 
-/* Asks on stdin unless --yes or the simulated kernel; no answer is no. */
+int not_confirmed()
+{
+	std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip the "
+		     "question)\n";
+	return exit_failed;
+}
+
+/* Asks on stdin unless --yes or the simulated kernel. End of input counts as no. */
 bool confirmed(const Context &context, const TransactionOptions &options, const std::string &what)
 {
 	if (options.yes || context.simulated())
@@ -255,7 +281,7 @@ int run_plan(Context &context, const TransactionOptions &options)
 	if (context.json())
 		std::cout << pcipass::to_json(plan.value()) << "\n";
 	else
-		print_plan(plan.value());
+		print_plan(plan.value(), true);
 	return plan.value().blocked() ? exit_failed : exit_ok;
 }
 
@@ -274,7 +300,7 @@ int run_move(Context &context, const TransactionOptions &options, pcipass::Opera
 	if (!plan)
 		return report(plan.error());
 	if (!context.json())
-		print_plan(plan.value());
+		print_plan(plan.value(), false);
 	if (plan.value().blocked()) {
 		if (context.json())
 			std::cout << pcipass::to_json(plan.value()) << "\n";
@@ -283,11 +309,8 @@ int run_move(Context &context, const TransactionOptions &options, pcipass::Opera
 
 	if (!confirmed(context, options, std::string(pcipass::operation_name(operation)) + " " +
 						 std::to_string(request.value().devices.size()) +
-						 " device(s) with their IOMMU groups")) {
-		std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip "
-			     "the question)\n";
-		return exit_failed;
-	}
+						 " device(s) with their IOMMU groups"))
+		return not_confirmed();
 
 	ReportingObserver observer(!context.json());
 	auto outcome = operation == pcipass::Operation::bind
@@ -302,11 +325,8 @@ int run_recover(Context &context, const TransactionOptions &options)
 	if (!engine)
 		return report(engine.error());
 
-	if (!confirmed(context, options, "recover the journal in " + engine.value()->state_dir())) {
-		std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip "
-			     "the question)\n";
-		return exit_failed;
-	}
+	if (!confirmed(context, options, "recover the journal in " + engine.value()->state_dir()))
+		return not_confirmed();
 
 	pcipass::Deadlines deadlines;
 	deadlines.write = std::chrono::milliseconds(options.write_timeout_ms);
@@ -321,7 +341,7 @@ int run_recover(Context &context, const TransactionOptions &options)
 /*
  * A desired-state file: a JSON array of {"device", "driver", "owner"}, or
  * an object with such an array under "desired". An empty or null driver
- * asks for the device's state before its claim.
+ * requests the device's state before its claim.
  */
 pcipass::result<std::vector<pcipass::Desired>> load_desired(const std::string &file,
 							    const TransactionOptions &options)
@@ -387,15 +407,19 @@ int run_reconcile(Context &context, const TransactionOptions &options)
 		return report(engine.error());
 
 	if (!confirmed(context, options,
-		       "reconcile " + std::to_string(desired.value().size()) + " device(s)")) {
-		std::cerr << "pcipassctl: not confirmed; nothing was changed (pass --yes to skip "
-			     "the question)\n";
-		return exit_failed;
-	}
+		       "reconcile " + std::to_string(desired.value().size()) + " device(s)"))
+		return not_confirmed();
 
 	ReportingObserver observer(!context.json());
 	auto outcome = engine.value()->reconcile(desired.value(), request.value().options, &observer);
 	return finish(context, outcome, observer.report());
+}
+
+void add_addresses(CLI::App &command, TransactionOptions &options)
+{
+	command.add_option("addresses", options.addresses,
+			   "Devices as DDDD:BB:DD.F, optionally =VENDOR:DEVICE to check the identity")
+		->required();
 }
 
 void add_request_options(CLI::App &command, TransactionOptions &options)
@@ -441,9 +465,7 @@ void register_transaction_commands(CLI::App &app, Context &context, int &status)
 	plan->add_option("operation", plan_options->operation, "bind or release")
 		->required()
 		->check(CLI::IsMember({"bind", "release"}));
-	plan->add_option("addresses", plan_options->addresses,
-			 "Devices as DDDD:BB:DD.F, optionally =VENDOR:DEVICE to check the identity")
-		->required();
+	add_addresses(*plan, *plan_options);
 	add_request_options(*plan, *plan_options);
 	plan->callback([&context, &status, plan_options]() {
 		status = run_plan(context, *plan_options);
@@ -452,9 +474,7 @@ void register_transaction_commands(CLI::App &app, Context &context, int &status)
 	auto bind_options = std::make_shared<TransactionOptions>();
 	CLI::App *bind = app.add_subcommand("bind", "Move devices and their IOMMU groups to a "
 						    "driver (vfio-pci) as one transaction");
-	bind->add_option("addresses", bind_options->addresses,
-			 "Devices as DDDD:BB:DD.F, optionally =VENDOR:DEVICE to check the identity")
-		->required();
+	add_addresses(*bind, *bind_options);
 	add_request_options(*bind, *bind_options);
 	add_timeout_options(*bind, *bind_options);
 	bind->callback([&context, &status, bind_options]() {
@@ -464,8 +484,7 @@ void register_transaction_commands(CLI::App &app, Context &context, int &status)
 	auto release_options = std::make_shared<TransactionOptions>();
 	CLI::App *release = app.add_subcommand("release", "Return devices and their groups to "
 							  "the state before their claim");
-	release->add_option("addresses", release_options->addresses, "Devices as DDDD:BB:DD.F")
-		->required();
+	add_addresses(*release, *release_options);
 	release->add_option("--owner", release_options->owner, "Owner that holds the claim")
 		->capture_default_str();
 	add_timeout_options(*release, *release_options);

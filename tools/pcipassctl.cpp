@@ -13,6 +13,7 @@
 #include <pcipass/version.hpp>
 
 #include "commands.hpp"
+#include "escaped_output.hpp"
 
 namespace pcipassctl {
 
@@ -53,6 +54,9 @@ int report(const pcipass::Error &error)
 int main(int argc, char **argv)
 {
 	using namespace pcipassctl;
+
+	EscapedStream escaped_out(std::cout);
+	EscapedStream escaped_err(std::cerr);
 
 	CLI::App app{"pcipassctl: inspect PCI devices and move them between host drivers and "
 		     "vfio-pci as transactions"};

@@ -41,7 +41,7 @@ struct DeviceIdentity {
 /* One device named by a request, with the identity the caller expects there. */
 struct RequestedDevice {
 	PciAddress address;
-	/* When set, preflight rejects the request if the address holds another device. */
+	/* When set, preflight rejects the request if another device is at the address. */
 	std::optional<DeviceIdentity> expected;
 
 	bool operator==(const RequestedDevice &) const = default;
@@ -68,7 +68,10 @@ struct RequestOptions {
 	bool release_framebuffer = false;
 	/* Set sriov_numvfs to 0 on a PF with live VFs; the VFs come back on rollback and release. */
 	bool recreate_vfs = false;
-	/* A reset method every moved function must offer ("flr", "bus", ...); empty: none. */
+	/*
+	 * A reset method each requested function must offer ("flr", "bus", ...);
+	 * empty: none. NOTE: preflight only checks it; the transaction resets nothing.
+	 */
 	std::string reset_method;
 	/* The module that provides the target driver; empty: the driver name with '-' as '_'. */
 	std::string module;
@@ -77,7 +80,7 @@ struct RequestOptions {
 	bool operator==(const RequestOptions &) const = default;
 };
 
-/* What a caller asks for: move these devices, with their groups, to driver for owner. */
+/* A caller's request: move these devices, with their groups, to driver for owner. */
 struct Request {
 	std::vector<RequestedDevice> devices;
 	std::string driver = "vfio-pci";
@@ -114,7 +117,7 @@ struct Ownership {
 	bool operator==(const Ownership &) const = default;
 };
 
-/* A desired (device, driver, owner); an empty driver asks for the device's original state. */
+/* A desired (device, driver, owner). An empty driver requests the device's original state. */
 struct Desired {
 	PciAddress device;
 	std::string driver = "vfio-pci";
@@ -133,7 +136,7 @@ enum class Operation {
 /* "bind", "release", "reconcile", "recover" */
 std::string_view operation_name(Operation operation);
 
-/* What a plan does with one function of a group. */
+/* The plan's action for one function of a group. */
 enum class MemberAction {
 	move,          /* its driver changes */
 	keep,          /* already in the requested state: no writes */
@@ -192,9 +195,9 @@ std::string_view step_kind_name(StepKind kind);
 result<StepKind> parse_step_kind(std::string_view name) noexcept;
 
 /*
- * One write to the host. path is relative to the host root and value is
- * written in one write(2); load_module writes nothing through path and
- * loads the module named by driver instead.
+ * One write to the host: value goes to path (relative to the host root)
+ * in one write(2). A load_module step writes nothing. It loads the module
+ * named by driver, and path is the driver directory that must appear.
  */
 struct Step {
 	StepKind kind = StepKind::set_override;
@@ -251,7 +254,7 @@ struct Plan {
 /*
  * Plans moving the requested devices, with every endpoint of their IOMMU
  * groups, to request.driver for request.owner. claims are the ownership
- * records in force. Pure: no I/O, never fails; problems become findings.
+ * records in force. Pure: no I/O and no error, because problems become findings.
  *
  * The closure: every function of each group. Bridges (by header type)
  * stay on their driver; members on another DMA-owner-aware driver stay;
@@ -272,7 +275,7 @@ Plan plan_bind(const DeviceGraph &graph, const Request &request,
 	       std::span<const Ownership> claims);
 
 /*
- * Plans returning the requested devices, with the rest of their claims'
+ * Plans returning the requested devices, with the rest of their IOMMU
  * groups, to the state recorded before the claim: a device already there
  * gets no step; a stale override is cleared with "\n". A device without a
  * record returns to "no override" on the driver it has, or, when it is on
@@ -287,7 +290,7 @@ Plan plan_release(const DeviceGraph &graph, const Request &request,
 
 /*
  * Plans bringing the host to the desired set with the fewest writes: a
- * desired state that already holds gives no step. Devices not in the set
+ * desired state already in place gives no step. Devices not in the set
  * are left alone. Pure. Findings are those of plan_bind and plan_release,
  * plus invalid_argument for a device desired twice.
  */

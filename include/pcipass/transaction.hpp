@@ -59,7 +59,7 @@ inline constexpr std::string_view journal_schema = "pcipass.journal/v1";
  *
  * planned: the plan was made under the lock from a fresh scan, so nothing
  * can change between preflight and the first write except by software
- * that ignores the lock. Observer::on_plan sees it.
+ * that ignores the lock. Observer::on_plan receives it.
  *
  * refused: preflight found a blocking problem. Nothing was journaled or
  * written; the error is the first blocking finding.
@@ -143,7 +143,7 @@ struct DeviceReport {
 };
 
 /*
- * What a transaction did. Plain values, serialized by to_json() as a
+ * The record of a transaction: plain values, serialized by to_json() as a
  * "pcipass.result/v1" document.
  */
 struct Report {
@@ -195,7 +195,7 @@ std::string default_state_dir();
  *
  * The state directory is created with mode 0700 when missing and rejected
  * (state_directory_unsafe) when another user owns it, it is group- or
- * world-writable, or it is a symlink. It holds "lock", "journal" (JSON
+ * world-writable, or it is a symlink. It contains "lock", "journal" (JSON
  * lines, one transaction) and "ownership.json".
  *
  * Concurrency: thread-safe. Calls that change the host are serialized
@@ -225,28 +225,30 @@ public:
 
 	/*
 	 * Moves the requested devices and their groups to request.driver.
-	 * Writes to the host. Errors: any blocking preflight code (refused,
-	 * zero writes); lock_failed; journal_corrupt; in_doubt when an
-	 * unfinished transaction waits for recover(); permission_denied before
-	 * the first write; the failing step's code (bind_failed, driver_missing,
-	 * not_found, busy, ...) after a complete rollback; timed_out when a
-	 * write passed its deadline; rollback_failed.
+	 * Writes to the host.
+	 *
+	 * Errors before any write: a blocking preflight code (the request is
+	 * rejected), lock_failed, journal_corrupt, in_doubt when an unfinished
+	 * transaction waits for recover(), permission_denied. Errors after a
+	 * complete rollback: the failing step's code (bind_failed,
+	 * driver_missing, not_found, busy, ...). Otherwise timed_out when a
+	 * write passed its deadline, or rollback_failed.
 	 */
 	result<Report> bind(const Request &request, Observer *observer = nullptr);
 
-	/* Returns the requested devices and their claims' groups to their recorded state. Errors: as bind. */
+	/* Returns the requested devices and their IOMMU groups to their recorded state. Errors: as bind. */
 	result<Report> release(const Request &request, Observer *observer = nullptr);
 
 	/*
-	 * Brings the host to the desired set with the fewest writes; a state
-	 * that already holds writes nothing. Runs recover() first when the
-	 * journal holds an unfinished transaction. Errors: as bind.
+	 * Brings the host to the desired set with the fewest writes, so a state
+	 * already in place writes nothing. Runs recover() first when the
+	 * journal contains an unfinished transaction. Errors: as bind.
 	 */
 	result<Report> reconcile(std::span<const Desired> desired, const RequestOptions &options = {},
 				 Observer *observer = nullptr);
 
 	/*
-	 * Finishes the transaction the journal holds, if it is unfinished:
+	 * Finishes the transaction in the journal, if it is unfinished:
 	 * rolls it forward when it reached "commit", otherwise returns every
 	 * device it touched to its recorded state. Idempotent: a clean journal
 	 * gives Outcome::no_change and no write. Errors: journal_corrupt (the

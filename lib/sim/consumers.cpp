@@ -2,10 +2,10 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Where consumers appear in the simulated tree: beneath their controller
- * and as links in sys/class and sys/bus/usb, laid out as materialize()
- * lays them out, so that a simulated state and its materialized topology
- * read the same.
+ * The placement of consumers in the simulated tree, beneath their
+ * controller and as links in sys/class and sys/bus/usb. The layout follows
+ * materialize(), so a simulated state and its materialized topology read
+ * the same.
  */
 
 #include <algorithm>

@@ -237,9 +237,9 @@ int Kernel::vfio_number(int index) const
 	if (device.driver == none || !drivers_[device.driver].vfio || !device.present)
 		return none;
 	/*
-	 * NOTE: the kernel takes the lowest free number at bind time; numbering
-	 * by address instead keeps this tree equal to materialize() of
-	 * to_topology(), which cannot know the order of binds.
+	 * NOTE: the kernel takes the lowest free number at bind time. Numbering
+	 * by address keeps this tree equal to materialize() of to_topology(),
+	 * which cannot know the order of binds.
 	 */
 	int rank = 0;
 	for (const auto &other : devices_) {
@@ -450,7 +450,7 @@ std::vector<pid_t> Kernel::holder_pids() const
 	return {pids.begin(), pids.end()};
 }
 
-/* What a process holds, in the order its descriptors were numbered from 3. */
+/* The nodes a process has open, in descriptor order from 3. */
 std::vector<std::string> Kernel::held_paths(pid_t pid) const
 {
 	std::vector<std::string> paths;
@@ -461,6 +461,17 @@ std::vector<std::string> Kernel::held_paths(pid_t pid) const
 		}
 	}
 	return paths;
+}
+
+std::optional<std::string> Kernel::holder_command(pid_t pid) const
+{
+	for (const auto &[path, holders] : holders_) {
+		for (const auto &holder : holders) {
+			if (holder.pid == pid)
+				return holder.command;
+		}
+	}
+	return std::nullopt;
 }
 
 std::vector<Holder> Kernel::holders_of(std::string_view path) const
@@ -663,7 +674,7 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 	case Kind::module_dir:
 		if (auto file = index_of(module_file_names, name))
 			return Loc{Kind::module_file, dir.a, *file};
-		/* The directory holds links to the module's PCI drivers and exists only with one. */
+		/* The directory contains links to the module's PCI drivers, so it exists only with one. */
 		if (name == "drivers" &&
 		    std::any_of(drivers_.begin(), drivers_.end(), [&](const Driver &driver) {
 			    return driver.loaded && driver.module == modules_[dir.a];
@@ -714,7 +725,7 @@ std::optional<Loc> Kernel::lookup(const Loc &dir, std::string_view name) const
 	}
 
 	case Kind::dev:
-		/* The vfio directory exists while it holds a node. */
+		/* The vfio directory exists while it contains a node. */
 		if (name == "vfio" && (topology_.vfio_container ||
 				       std::any_of(groups_.begin(), groups_.end(), [&](const auto &group) {
 					       return group_has_vfio_member(group.first);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "kernel.hpp"
+#include "log.hpp"
 #include "topology_rules.hpp"
 
 namespace pcipass::sim {
@@ -34,7 +35,7 @@ struct ArmedFault {
 	bool removed = false;
 };
 
-/* What fault matching sees of one operation. */
+/* The parts of one operation that faults match on. */
 struct Operation {
 	WriteKind kind = WriteKind::other;
 	std::string_view path;
@@ -45,23 +46,6 @@ struct Operation {
 	bool stoppable = true;        /* refused after a crash */
 };
 
-std::string printable(std::string_view value)
-{
-	std::string text;
-	for (unsigned char c : value) {
-		if (c == '\n') {
-			text += "\\n";
-		} else if (c < 0x20 || c >= 0x7f) {
-			char escaped[8];
-			std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
-			text += escaped;
-		} else {
-			text += char(c);
-		}
-	}
-	return text;
-}
-
 } /* namespace */
 
 class Host::Impl
@@ -69,11 +53,14 @@ class Host::Impl
 public:
 	explicit Impl(detail::Kernel kernel) : kernel(std::move(kernel)) {}
 
-	/* Decides the operation: with a refresh, the state may have changed since matching. */
-	using Decide = std::function<detail::Outcome(bool attach_nothing, bool refresh)>;
-
+	/*
+	 * Runs one operation through faults, the log and crash points. decide(
+	 * probe_mode, refresh) applies the kernel rule; with refresh the state
+	 * may have changed since the faults were matched.
+	 */
+	template<class Decide>
 	result<void> run(std::unique_lock<std::mutex> &lock, const Operation &operation,
-			 const Decide &decide, std::function<void()> &crash_callback);
+			 Decide &&decide, std::function<void()> &crash_callback);
 
 	std::vector<std::shared_ptr<ArmedFault>> match(const Operation &operation);
 	void wait_released(std::unique_lock<std::mutex> &lock, ArmedFault &fault);
@@ -85,6 +72,10 @@ public:
 	Error error_for(const Operation &operation, int sys_errno, Rule rule, int device,
 			FaultId fault) const;
 	std::shared_ptr<ArmedFault> find_fault(FaultId id) const;
+
+	/* Locks the state after finishing the asynchronous probes that are due. */
+	std::unique_lock<std::mutex> acquire();
+	void settle();
 
 	mutable std::mutex mutex;
 	/* Signalled on every change a waiting write may care about. */
@@ -101,7 +92,47 @@ public:
 	std::optional<CrashPoint> crash;
 	uint64_t crash_base = 0;
 	bool crashed = false;
+
+	/* Probes that probe_later faults postponed, in the order they were written. */
+	struct PendingProbe {
+		std::chrono::steady_clock::time_point due;
+		int device = none;
+		int driver = none;
+		FaultId fault = 0;
+		Operation operation;
+		std::string path;
+		std::string value;
+	};
+	std::vector<PendingProbe> pending;
 };
+
+std::unique_lock<std::mutex> Host::Impl::acquire()
+{
+	std::unique_lock lock(mutex);
+	settle();
+	return lock;
+}
+
+void Host::Impl::settle()
+{
+	if (pending.empty())
+		return;
+	const auto now = std::chrono::steady_clock::now();
+	for (size_t i = 0; i < pending.size();) {
+		if (pending[i].due > now) {
+			i++;
+			continue;
+		}
+		PendingProbe probe = std::move(pending[i]);
+		pending.erase(pending.begin() + long(i));
+		probe.operation.path = probe.path;
+		probe.operation.value = probe.value;
+		const detail::Outcome outcome = kernel.probe_later(probe.device, probe.driver);
+		record(entry_for(probe.operation, outcome.sys_errno, outcome.rule, probe.device,
+				 probe.fault, true));
+		changed.notify_all();
+	}
+}
 
 std::vector<std::shared_ptr<ArmedFault>> Host::Impl::match(const Operation &operation)
 {
@@ -154,6 +185,7 @@ LogEntry Host::Impl::entry_for(const Operation &operation, int sys_errno, Rule r
 void Host::Impl::record(LogEntry entry)
 {
 	entry.sequence = ++sequence;
+	PCIPASS_LOG(sim, debug, to_string(entry));
 	if (kernel.options().record_log)
 		log.push_back(std::move(entry));
 }
@@ -176,7 +208,7 @@ Error Host::Impl::error_for(const Operation &operation, int sys_errno, Rule rule
 		message += "closing '" + std::string(operation.path) + "'";
 		break;
 	default:
-		message += "writing '" + printable(operation.value) + "' to '" +
+		message += "writing '" + detail::printable(operation.value) + "' to '" +
 			   std::string(operation.path) + "'";
 		break;
 	}
@@ -236,8 +268,9 @@ void Host::Impl::side_effects(const Operation &operation, const detail::Outcome 
 	}
 }
 
+template<class Decide>
 result<void> Host::Impl::run(std::unique_lock<std::mutex> &lock, const Operation &operation,
-			     const Decide &decide, std::function<void()> &crash_callback)
+			     Decide &&decide, std::function<void()> &crash_callback)
 {
 	if (crashed && operation.stoppable) {
 		record(entry_for(operation, ESHUTDOWN, Rule::crash_stopped, operation.device, 0, false));
@@ -247,7 +280,9 @@ result<void> Host::Impl::run(std::unique_lock<std::mutex> &lock, const Operation
 	const auto hits = faults.empty() ? std::vector<std::shared_ptr<ArmedFault>>()
 					 : match(operation);
 
-	bool attach_nothing = false;
+	detail::ProbeMode probe_mode = detail::ProbeMode::now;
+	std::chrono::microseconds probe_delay{0};
+	FaultId probe_fault = 0;
 	bool refresh = false;
 	for (const auto &armed : hits) {
 		const Fault &fault = armed->fault;
@@ -258,8 +293,15 @@ result<void> Host::Impl::run(std::unique_lock<std::mutex> &lock, const Operation
 			return error_for(operation, fault.sys_errno, Rule::fault_failed, operation.device,
 					 armed->id);
 		}
-		if (fault.action == FaultAction::probe_attaches_nothing)
-			attach_nothing = true;
+		if (fault.action == FaultAction::probe_attaches_nothing) {
+			probe_mode = detail::ProbeMode::never;
+			probe_fault = armed->id;
+		} else if (fault.action == FaultAction::probe_later &&
+			   probe_mode == detail::ProbeMode::now) {
+			probe_mode = detail::ProbeMode::later;
+			probe_delay = fault.delay;
+			probe_fault = armed->id;
+		}
 	}
 	for (const auto &armed : hits) {
 		const Fault &fault = armed->fault;
@@ -279,27 +321,30 @@ result<void> Host::Impl::run(std::unique_lock<std::mutex> &lock, const Operation
 	}
 
 	/* A VFIO driver's remove waits for the group's user to go, then the write is decided again. */
-	detail::Outcome outcome = decide(attach_nothing, refresh);
+	detail::Outcome outcome = decide(probe_mode, refresh);
 	bool waited_for_user = false;
 	while (outcome.wait_for_group) {
 		const unsigned group = *outcome.wait_for_group;
 		waited_for_user = true;
 		changed.wait(lock, [&] { return !kernel.group_held(group); });
-		outcome = decide(attach_nothing, true);
+		outcome = decide(probe_mode, true);
 	}
 	if (waited_for_user && outcome.rule == Rule::unbind_detached)
 		outcome.rule = Rule::unbind_waited_for_vfio_user;
 
 	FaultId acted = 0;
-	if (outcome.rule == Rule::fault_probe_attached_nothing) {
+	if (outcome.rule == Rule::fault_probe_attached_nothing || outcome.rule == Rule::fault_probe_later) {
+		acted = probe_fault;
+		/* The fault may have been removed while the write waited, so count it through hits. */
 		for (const auto &armed : hits) {
-			if (armed->fault.action == FaultAction::probe_attaches_nothing) {
+			if (armed->id == probe_fault)
 				armed->hits++;
-				acted = armed->id;
-				break;
-			}
 		}
 	}
+	if (outcome.rule == Rule::fault_probe_later)
+		pending.push_back(PendingProbe{std::chrono::steady_clock::now() + probe_delay,
+					       outcome.device, outcome.later_driver, acted, operation,
+					       std::string(operation.path), std::string(operation.value)});
 
 	int returned = outcome.sys_errno;
 	if (outcome.sys_errno == 0) {
@@ -375,7 +420,7 @@ result<std::unique_ptr<Host>> Host::create(const testing::Topology &topology,
 
 std::string Host::describe() const
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	const std::string &description = impl_->kernel.description();
 	return description.empty() ? "simulated kernel" : "simulated kernel (" + description + ")";
 }
@@ -383,7 +428,7 @@ std::string Host::describe() const
 result<std::string> Host::read(std::string_view path, size_t max_size)
 {
 	BOOST_OUTCOME_TRY(check_relative_path(path));
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	BOOST_OUTCOME_TRY(auto loc, impl_->kernel.walk(path, true));
 	BOOST_OUTCOME_TRY(auto text, impl_->kernel.content(loc, path));
 	if (text.size() > max_size)
@@ -394,7 +439,7 @@ result<std::string> Host::read(std::string_view path, size_t max_size)
 result<std::string> Host::read_link(std::string_view path)
 {
 	BOOST_OUTCOME_TRY(check_relative_path(path));
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	BOOST_OUTCOME_TRY(auto loc, impl_->kernel.walk(path, false));
 	if (impl_->kernel.type(loc) != EntryType::symlink)
 		return make_sys_error(EINVAL,
@@ -406,7 +451,7 @@ result<std::string> Host::read_link(std::string_view path)
 result<std::vector<DirEntry>> Host::list(std::string_view path)
 {
 	BOOST_OUTCOME_TRY(check_relative_path(path));
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	BOOST_OUTCOME_TRY(auto loc, impl_->kernel.walk(path, true));
 	if (impl_->kernel.type(loc) != EntryType::directory)
 		return make_sys_error(ENOTDIR,
@@ -468,7 +513,7 @@ result<std::unique_ptr<Directory>> Host::open_dir(std::string_view path)
 {
 	BOOST_OUTCOME_TRY(check_relative_path(path));
 	{
-		std::lock_guard lock(impl_->mutex);
+		auto lock = impl_->acquire();
 		BOOST_OUTCOME_TRY(auto loc, impl_->kernel.walk(path, true));
 		if (impl_->kernel.type(loc) != EntryType::directory)
 			return make_sys_error(ENOTDIR,
@@ -482,7 +527,7 @@ result<std::unique_ptr<Directory>> Host::open_dir(std::string_view path)
 result<std::string> Host::resolve(std::string_view path)
 {
 	BOOST_OUTCOME_TRY(check_relative_path(path));
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	BOOST_OUTCOME_TRY(auto loc, impl_->kernel.walk(path, true));
 	return impl_->kernel.path_of(loc);
 }
@@ -491,7 +536,7 @@ bool Host::exists(std::string_view path)
 {
 	if (!check_relative_path(path))
 		return false;
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	return bool(impl_->kernel.walk(path, false));
 }
 
@@ -499,7 +544,7 @@ bool Host::can_write(std::string_view path)
 {
 	if (!check_relative_path(path))
 		return false;
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	auto loc = impl_->kernel.walk(path, true);
 	return loc && impl_->kernel.writable(loc.value());
 }
@@ -510,14 +555,14 @@ result<void> Host::write(std::string_view path, std::string_view value)
 	std::function<void()> crash_callback;
 	result<void> outcome = success();
 	{
-		std::unique_lock lock(impl_->mutex);
+		auto lock = impl_->acquire();
 		detail::Kernel &kernel = impl_->kernel;
 		detail::Target target = kernel.classify(path, value);
 		Operation operation{target.kind, path, value, target.device, target.driver, true, true};
-		auto decide = [&](bool attach_nothing, bool refresh) {
+		auto decide = [&](detail::ProbeMode probe_mode, bool refresh) {
 			if (refresh)
 				target = kernel.classify(path, value);
-			return kernel.apply(target, value, attach_nothing);
+			return kernel.apply(target, value, probe_mode);
 		};
 		outcome = impl_->run(lock, operation, decide, crash_callback);
 	}
@@ -531,9 +576,9 @@ result<void> Host::load_module(std::string_view name)
 	std::function<void()> crash_callback;
 	result<void> outcome = success();
 	{
-		std::unique_lock lock(impl_->mutex);
+		auto lock = impl_->acquire();
 		Operation operation{WriteKind::load_module, name, {}, none, none, false, true};
-		auto decide = [&](bool, bool) { return impl_->kernel.load_module(name); };
+		auto decide = [&](detail::ProbeMode, bool) { return impl_->kernel.load_module(name); };
 		outcome = impl_->run(lock, operation, decide, crash_callback);
 	}
 	if (crash_callback)
@@ -546,9 +591,9 @@ result<void> Host::unload_module(std::string_view name)
 	std::function<void()> crash_callback;
 	result<void> outcome = success();
 	{
-		std::unique_lock lock(impl_->mutex);
+		auto lock = impl_->acquire();
 		Operation operation{WriteKind::unload_module, name, {}, none, none, false, true};
-		auto decide = [&](bool, bool) { return impl_->kernel.unload_module(name); };
+		auto decide = [&](detail::ProbeMode, bool) { return impl_->kernel.unload_module(name); };
 		outcome = impl_->run(lock, operation, decide, crash_callback);
 	}
 	if (crash_callback)
@@ -559,7 +604,7 @@ result<void> Host::unload_module(std::string_view name)
 result<std::vector<Holder>> Host::holders(std::string_view path)
 {
 	BOOST_OUTCOME_TRY(check_relative_path(path));
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	return impl_->kernel.holders_of(path);
 }
 
@@ -573,16 +618,26 @@ result<void> Host::open_node(std::string_view path, pid_t pid, std::string_view 
 					  "' is not a VFIO node; give dev/vfio/N or dev/vfio/vfio",
 				  {}, std::string(path));
 	if (pid <= 0 || command.empty() || command.size() > 15 ||
-	    command.find('\n') != std::string_view::npos)
+	    command.find_first_of("/\n") != std::string_view::npos)
 		return make_error(errc::invalid_argument,
-				  "simulated kernel: a holder needs a pid above 0 and a command of 1 "
-				  "to 15 characters on one line",
+				  "simulated kernel: invalid holder " + std::to_string(pid) + " '" +
+					  detail::printable(command) +
+					  "': give a pid above 0 and a command of 1 to 15 characters "
+					  "without '/' or a newline",
 				  {}, std::string(path));
 	std::function<void()> crash_callback;
 	const std::string value = std::to_string(pid) + " " + std::string(command);
-	std::unique_lock lock(impl_->mutex);
+	auto lock = impl_->acquire();
+	/* One process has one name, whatever it holds open. */
+	const auto known = impl_->kernel.holder_command(pid);
+	if (known && *known != command)
+		return make_error(errc::invalid_argument,
+				  "simulated kernel: process " + std::to_string(pid) + " is '" + *known +
+					  "', not '" + detail::printable(command) +
+					  "'; give the same command for every node it holds",
+				  {}, std::string(path));
 	Operation operation{WriteKind::open_node, path, value, none, none, false, false};
-	auto decide = [&](bool, bool) { return impl_->kernel.open_node(path, pid, command); };
+	auto decide = [&](detail::ProbeMode, bool) { return impl_->kernel.open_node(path, pid, command); };
 	return impl_->run(lock, operation, decide, crash_callback);
 }
 
@@ -591,9 +646,9 @@ result<void> Host::close_node(std::string_view path, pid_t pid)
 	BOOST_OUTCOME_TRY(check_relative_path(path));
 	std::function<void()> crash_callback;
 	const std::string value = std::to_string(pid);
-	std::unique_lock lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	Operation operation{WriteKind::close_node, path, value, none, none, false, false};
-	auto decide = [&](bool, bool) { return impl_->kernel.close_node(path, pid); };
+	auto decide = [&](detail::ProbeMode, bool) { return impl_->kernel.close_node(path, pid); };
 	return impl_->run(lock, operation, decide, crash_callback);
 }
 
@@ -611,7 +666,7 @@ result<FaultId> Host::inject(const Fault &fault)
 		return make_error(errc::invalid_argument,
 				  "an unload_module fault needs the module name in Fault::name");
 
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	auto armed = std::make_shared<ArmedFault>();
 	armed->id = impl_->next_fault++;
 	armed->fault = fault;
@@ -621,7 +676,7 @@ result<FaultId> Host::inject(const Fault &fault)
 
 result<void> Host::remove_fault(FaultId id)
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	auto armed = impl_->find_fault(id);
 	if (!armed)
 		return make_error(errc::not_found, "no injected fault has id " + std::to_string(id));
@@ -633,7 +688,7 @@ result<void> Host::remove_fault(FaultId id)
 
 result<void> Host::release_fault(FaultId id)
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	auto armed = impl_->find_fault(id);
 	if (!armed)
 		return make_error(errc::not_found, "no injected fault has id " + std::to_string(id));
@@ -644,7 +699,7 @@ result<void> Host::release_fault(FaultId id)
 
 void Host::clear_faults()
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	for (auto &armed : impl_->faults)
 		armed->removed = true;
 	impl_->faults.clear();
@@ -653,7 +708,7 @@ void Host::clear_faults()
 
 bool Host::wait_blocked(FaultId id, unsigned count, std::chrono::milliseconds timeout)
 {
-	std::unique_lock lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	auto armed = impl_->find_fault(id);
 	if (!armed)
 		return false;
@@ -662,58 +717,58 @@ bool Host::wait_blocked(FaultId id, unsigned count, std::chrono::milliseconds ti
 
 unsigned Host::fault_hits(FaultId id) const
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	auto armed = impl_->find_fault(id);
 	return armed ? armed->hits : 0;
 }
 
 void Host::crash_after(CrashPoint point)
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	impl_->crash = std::move(point);
 	impl_->crash_base = impl_->writes;
 }
 
 bool Host::crashed() const
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	return impl_->crashed;
 }
 
 void Host::resume()
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	impl_->crash.reset();
 	impl_->crashed = false;
 }
 
 State Host::state() const
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	return impl_->kernel.state();
 }
 
 std::vector<LogEntry> Host::log() const
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	return impl_->log;
 }
 
 void Host::clear_log()
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	impl_->log.clear();
 }
 
 uint64_t Host::write_count() const
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	return impl_->writes;
 }
 
 testing::Topology Host::to_topology() const
 {
-	std::lock_guard lock(impl_->mutex);
+	auto lock = impl_->acquire();
 	return impl_->kernel.to_topology();
 }
 

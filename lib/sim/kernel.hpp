@@ -153,7 +153,14 @@ struct Root {
 	std::vector<int> devices;
 };
 
-/* What a write decided. */
+/* When bind and drivers_probe run the driver's probe, as injected faults decide. */
+enum class ProbeMode : uint8_t {
+	now,
+	never, /* report success and attach nothing */
+	later, /* report success; the caller runs probe_later() after a delay */
+};
+
+/* The decision on one write: its errno, its rule and the device. */
 struct Outcome {
 	Outcome() = default;
 	Outcome(int sys_errno_, Rule rule_, int device_ = none)
@@ -166,6 +173,8 @@ struct Outcome {
 	int device = none;
 	/* The write must wait for a VFIO user to close this group, then be decided again. */
 	std::optional<unsigned> wait_for_group;
+	/* ProbeMode::later: the driver bind named; none for drivers_probe, which tries them all. */
+	int later_driver = none;
 };
 
 /* A path resolved for writing. */
@@ -237,7 +246,9 @@ public:
 
 	/* Writes (rules.cpp) */
 	Target classify(std::string_view path, std::string_view value) const;
-	Outcome apply(const Target &target, std::string_view value, bool attach_nothing);
+	Outcome apply(const Target &target, std::string_view value, ProbeMode probe_mode);
+	/* The probe a ProbeMode::later write left behind, against the state now. */
+	Outcome probe_later(int device, int driver);
 
 	/* Modules and VFIO users (rules.cpp) */
 	Outcome load_module(std::string_view name);
@@ -253,6 +264,8 @@ public:
 	State state() const;
 	testing::Topology to_topology() const;
 	std::vector<Holder> holders_of(std::string_view path) const;
+	/* The command of a process that holds a node, nullopt when it holds none. */
+	std::optional<std::string> holder_command(pid_t pid) const;
 	bool group_held(unsigned group) const;
 
 	const Options &options() const { return options_; }
@@ -279,7 +292,7 @@ private:
 	bool table_matches(const Driver &driver, const Device &device) const;
 	bool driver_matches(const Driver &driver, const Device &device) const;
 	Outcome probe(int device, int driver);
-	int attach_first_matching(int device, int preferred = none);
+	int attach_first_matching(int device, int preferred = none, bool *stopped = nullptr);
 	void attach_all_matching(int driver);
 	void attach(int device, int driver);
 	void detach(int device);
@@ -291,9 +304,9 @@ private:
 	void disable_vfs(int pf);
 	void set_present(int device, bool present);
 
-	Outcome write_bind(int driver, std::string_view value, bool attach_nothing);
+	Outcome write_bind(int driver, std::string_view value, ProbeMode probe_mode);
 	Outcome write_unbind(int driver, std::string_view value);
-	Outcome write_drivers_probe(std::string_view value, bool attach_nothing);
+	Outcome write_drivers_probe(std::string_view value, ProbeMode probe_mode);
 	Outcome write_override(int device, std::string_view value);
 	Outcome write_new_id(int driver, std::string_view value);
 	Outcome write_remove_id(int driver, std::string_view value);
@@ -338,11 +351,12 @@ private:
 	mutable bool consumers_dirty_ = true;
 };
 
-/* Drivers that manage DMA ownership themselves: VFIO drivers, pci-stub, pcieport. */
-bool is_dma_owner_aware_name(std::string_view name);
 
 /* The target of a relative symlink from directory from to path to, both relative to the root. */
 std::string relative_link(std::string_view from, std::string_view to);
+
+/* A written value as readable text: newlines, NUL bytes and other control bytes escaped. */
+std::string printable(std::string_view value);
 
 /* kstrtoul-style parse: decimal, 0x hex or 0 octal, one optional trailing newline. */
 std::optional<unsigned long> parse_kernel_ulong(std::string_view text);

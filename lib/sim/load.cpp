@@ -11,8 +11,9 @@
 #include <map>
 #include <set>
 
+#include <pcipass/graph.hpp>
+
 #include "kernel.hpp"
-#include "topology_names.hpp"
 #include "topology_rules.hpp"
 
 namespace pcipass::sim::detail {
@@ -59,12 +60,6 @@ void insert_sorted(std::vector<int> &list, int index, const std::vector<Device> 
 
 } /* namespace */
 
-bool is_dma_owner_aware_name(std::string_view name)
-{
-	return pcipass::detail::is_vfio_driver_name(name) || name == "pci-stub" ||
-	       name == "pcieport";
-}
-
 result<Kernel> Kernel::load(const testing::Topology &topology, const Options &options)
 {
 	BOOST_OUTCOME_TRY(testing::validate_topology(topology));
@@ -88,8 +83,8 @@ result<Kernel> Kernel::load(const testing::Topology &topology, const Options &op
 		driver.dynamic_ids = topo.dynamic_ids;
 		driver.sriov = topo.sriov;
 		driver.probe_errno = topo.probe_errno;
-		driver.vfio = pcipass::detail::is_vfio_driver_name(topo.name);
-		driver.dma_owner_aware = is_dma_owner_aware_name(topo.name);
+		driver.vfio = is_vfio_driver(topo.name);
+		driver.dma_owner_aware = is_dma_owner_aware_driver(topo.name);
 		driver.loaded = driver.module.empty() ||
 				std::find(kernel.modules_.begin(), kernel.modules_.end(),
 					  driver.module) != kernel.modules_.end();
@@ -328,24 +323,36 @@ int Kernel::find_device_by_name(std::string_view text) const
 	/* sysfs_streq: one trailing newline is ignored, everything else must match exactly. */
 	if (text.ends_with('\n'))
 		text.remove_suffix(1);
+	/* Only the form the kernel prints, "%04x:%02x:%02x.%d", lower case and no short form. */
 	if (text.size() < 12 || text.size() > 16)
 		return none;
-	for (char c : text) {
-		if ((c >= 'A' && c <= 'F') || c == ' ')
-			return none;
-	}
-	auto address = PciAddress::parse(text);
-	if (!address)
-		return none;
-	/* Only the form the kernel prints: a domain of at least four digits, no short forms. */
 	const size_t domain_digits = text.size() - 8;
-	char expected[24];
-	std::snprintf(expected, sizeof(expected), "%0*x:%02x:%02x.%x", int(domain_digits),
-		      address.value().domain(), address.value().bus(), address.value().device(),
-		      address.value().function());
-	if (text != expected || (domain_digits > 4 && text[0] == '0'))
+	if (domain_digits > 4 && text[0] == '0')
 		return none;
-	auto it = by_address_.find(address.value());
+
+	auto hex = [&](size_t from, size_t count, uint32_t &value) {
+		value = 0;
+		for (size_t i = from; i < from + count; i++) {
+			const char c = text[i];
+			uint32_t digit;
+			if (c >= '0' && c <= '9')
+				digit = uint32_t(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				digit = uint32_t(c - 'a' + 10);
+			else
+				return false;
+			value = (value << 4) | digit;
+		}
+		return true;
+	};
+	uint32_t domain, bus, slot, function;
+	if (!hex(0, domain_digits, domain) || text[domain_digits] != ':' ||
+	    !hex(domain_digits + 1, 2, bus) || text[domain_digits + 3] != ':' ||
+	    !hex(domain_digits + 4, 2, slot) || text[domain_digits + 6] != '.' ||
+	    !hex(domain_digits + 7, 1, function) || slot > 0x1f || function > 7)
+		return none;
+
+	auto it = by_address_.find(PciAddress(domain, uint8_t(bus), uint8_t(slot), uint8_t(function)));
 	if (it == by_address_.end() || !devices_[it->second].present)
 		return none;
 	return it->second;

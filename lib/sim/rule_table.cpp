@@ -62,6 +62,9 @@ constexpr RuleInfo rule_table[] = {
 	 "the first matching driver in registration order bound the device"},
 	{Rule::drivers_probe_silent, "drivers_probe.silent_success", 0,
 	 "success although nothing was bound: already bound, nothing matched, or every probe failed"},
+	{Rule::drivers_probe_group_in_use, "drivers_probe.group_in_use_einval", EINVAL,
+	 "the first matching driver does not manage DMA ownership and the group is attached to a "
+	 "VFIO container: that failure comes before the driver's probe, so no later driver is tried"},
 
 	{Rule::override_set, "driver_override.set", 0,
 	 "stores the name up to the first newline; never unbinds and never loads a module"},
@@ -141,7 +144,7 @@ constexpr RuleInfo rule_table[] = {
 	{Rule::node_opened, "vfio_user.opened", 0, "the process holds the node open"},
 	{Rule::node_missing, "vfio_user.node_missing_enoent", ENOENT,
 	 "the node does not exist: no member of the group is on a VFIO driver"},
-	{Rule::node_group_not_viable, "vfio_user.group_not_viable_ebusy", EBUSY,
+	{Rule::node_group_not_viable, "vfio_user.group_not_viable_eperm", EPERM,
 	 "a member of the group is on a driver that does not manage DMA ownership"},
 	{Rule::node_closed, "vfio_user.closed", 0, "the process closed the node"},
 	{Rule::node_not_held, "vfio_user.not_held_enoent", ENOENT,
@@ -156,6 +159,8 @@ constexpr RuleInfo rule_table[] = {
 	 "an injected side effect took the device off the bus after the write"},
 	{Rule::fault_probe_attached_nothing, "fault.probe_attached_nothing", 0,
 	 "an injected fault made bind or drivers_probe succeed without binding"},
+	{Rule::fault_probe_later, "fault.probe_runs_later", 0,
+	 "an injected asynchronous probe: bind or drivers_probe returned before the driver link appeared"},
 	{Rule::crash_stopped, "crash.stopped", ESHUTDOWN,
 	 "the simulated caller crashed, so no later write takes effect"},
 };

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * The kernel's answers to writes, module changes and VFIO users, following
+ * The kernel's handling of writes, module changes and VFIO users, following
  * drivers/base/{bus,dd,driver}.c, drivers/pci/{pci-driver,pci-sysfs,iov}.c
  * and drivers/vfio/pci of Linux 6.1.
  */
@@ -131,9 +131,9 @@ bool Kernel::table_matches(const Driver &driver, const Device &device) const
 }
 
 /*
- * An override naming another driver forbids the match; an override naming
- * this one matches even without an ID, which is how vfio-pci, with an empty
- * static table, binds anything.
+ * An override naming another driver forbids the match. An override naming
+ * this driver matches even without an ID, which is how vfio-pci binds
+ * anything with its empty static table.
  */
 bool Kernel::driver_matches(const Driver &driver, const Device &device) const
 {
@@ -231,21 +231,35 @@ void Kernel::force_attach(int index, int driver_index)
 	attach(index, driver_index);
 }
 
-/* device_attach: the first loaded driver, in registration order, that matches and probes. */
-int Kernel::attach_first_matching(int index, int preferred)
+/*
+ * device_attach: the first loaded driver, in registration order, that
+ * matches and probes. When a driver's own probe fails the next one tries,
+ * but a failure before it (really_probe's DMA ownership step, with the
+ * group attached to a VFIO container) ends the search: then *stopped is
+ * set when given.
+ */
+int Kernel::attach_first_matching(int index, int preferred, bool *stopped)
 {
+	bool stop = false;
 	auto try_driver = [&](int driver) {
 		if (!drivers_[driver].loaded || !driver_matches(drivers_[driver], devices_[index]))
 			return false;
-		return probe(index, driver).sys_errno == 0;
+		const Outcome outcome = probe(index, driver);
+		stop = outcome.rule == Rule::bind_group_in_use;
+		return outcome.sys_errno == 0;
 	};
+
+	int attached = none;
 	if (preferred != none && try_driver(preferred))
-		return preferred;
-	for (int driver : driver_order_) {
+		attached = preferred;
+	for (size_t i = 0; attached == none && !stop && i < driver_order_.size(); i++) {
+		const int driver = driver_order_[i];
 		if (driver != preferred && try_driver(driver))
-			return driver;
+			attached = driver;
 	}
-	return none;
+	if (stopped)
+		*stopped = stop;
+	return attached;
 }
 
 /* driver_attach: every present, unbound device the driver matches; probe errors are ignored. */
@@ -413,7 +427,7 @@ Target Kernel::classify(std::string_view path, std::string_view value) const
 	return target;
 }
 
-Outcome Kernel::apply(const Target &target, std::string_view value, bool attach_nothing)
+Outcome Kernel::apply(const Target &target, std::string_view value, ProbeMode probe_mode)
 {
 	if (target.sys_errno != 0)
 		return {target.sys_errno, target.rule, target.device};
@@ -423,7 +437,7 @@ Outcome Kernel::apply(const Target &target, std::string_view value, bool attach_
 
 	switch (target.kind) {
 	case WriteKind::bind:
-		return write_bind(target.driver, value, attach_nothing);
+		return write_bind(target.driver, value, probe_mode);
 	case WriteKind::unbind:
 		return write_unbind(target.driver, value);
 	case WriteKind::new_id:
@@ -431,7 +445,7 @@ Outcome Kernel::apply(const Target &target, std::string_view value, bool attach_
 	case WriteKind::remove_id:
 		return write_remove_id(target.driver, value);
 	case WriteKind::drivers_probe:
-		return write_drivers_probe(value, attach_nothing);
+		return write_drivers_probe(value, probe_mode);
 	case WriteKind::driver_override:
 		return write_override(target.device, value);
 	case WriteKind::sriov_numvfs:
@@ -452,7 +466,7 @@ Outcome Kernel::apply(const Target &target, std::string_view value, bool attach_
 }
 
 /* bind_store: find by name, match, then device_driver_attach. */
-Outcome Kernel::write_bind(int driver_index, std::string_view value, bool attach_nothing)
+Outcome Kernel::write_bind(int driver_index, std::string_view value, ProbeMode probe_mode)
 {
 	const int index = find_device_by_name(value);
 	if (index == none)
@@ -467,8 +481,31 @@ Outcome Kernel::write_bind(int driver_index, std::string_view value, bool attach
 	}
 	if (device.driver != none)
 		return {EBUSY, Rule::bind_already_bound, index};
-	if (attach_nothing)
+	if (probe_mode == ProbeMode::never)
 		return {0, Rule::fault_probe_attached_nothing, index};
+	if (probe_mode == ProbeMode::later) {
+		Outcome later{0, Rule::fault_probe_later, index};
+		later.later_driver = driver_index;
+		return later;
+	}
+	return probe(index, driver_index);
+}
+
+/*
+ * An asynchronous probe finishing: it binds only if the device is still
+ * there, still unbound, and the driver still matches and probes.
+ */
+Outcome Kernel::probe_later(int index, int driver_index)
+{
+	const Device &device = devices_[index];
+	if (!device.present || device.driver != none)
+		return {0, Rule::drivers_probe_silent, index};
+	if (driver_index == none)
+		return {0, attach_first_matching(index) != none ? Rule::drivers_probe_attached
+							       : Rule::drivers_probe_silent,
+			index};
+	if (!drivers_[driver_index].loaded || !driver_matches(drivers_[driver_index], device))
+		return {0, Rule::drivers_probe_silent, index};
 	return probe(index, driver_index);
 }
 
@@ -487,18 +524,26 @@ Outcome Kernel::write_unbind(int driver_index, std::string_view value)
 	return {0, Rule::unbind_detached, index};
 }
 
-/* drivers_probe_store: ENODEV only for an unknown name; a failed or empty probe is success. */
-Outcome Kernel::write_drivers_probe(std::string_view value, bool attach_nothing)
+/*
+ * drivers_probe_store: ENODEV for an unknown name and EINVAL when
+ * device_attach fails before a probe; a failed or empty probe is success.
+ */
+Outcome Kernel::write_drivers_probe(std::string_view value, ProbeMode probe_mode)
 {
 	const int index = find_device_by_name(value);
 	if (index == none)
 		return {ENODEV, Rule::drivers_probe_unknown_address};
 	if (devices_[index].driver != none)
 		return {0, Rule::drivers_probe_silent, index};
-	if (attach_nothing)
+	if (probe_mode == ProbeMode::never)
 		return {0, Rule::fault_probe_attached_nothing, index};
-	if (attach_first_matching(index) != none)
+	if (probe_mode == ProbeMode::later)
+		return {0, Rule::fault_probe_later, index};
+	bool stopped = false;
+	if (attach_first_matching(index, none, &stopped) != none)
 		return {0, Rule::drivers_probe_attached, index};
+	if (stopped)
+		return {EINVAL, Rule::drivers_probe_group_in_use, index};
 	return {0, Rule::drivers_probe_silent, index};
 }
 
@@ -785,8 +830,9 @@ Outcome Kernel::open_node(std::string_view path, pid_t pid, std::string_view com
 	auto loc = walk(path, true);
 	if (!loc)
 		return {ENOENT, Rule::node_missing};
+	/* VFIO_GROUP_SET_CONTAINER: iommu_group_claim_dma_owner() gives EPERM. */
 	if (loc.value().kind == LocKind::dev_vfio_group && !group_viable(unsigned(loc.value().a)))
-		return {EBUSY, Rule::node_group_not_viable};
+		return {EPERM, Rule::node_group_not_viable};
 
 	auto &holders = holders_[std::string(path)];
 	auto it = std::find_if(holders.begin(), holders.end(),

@@ -7,6 +7,7 @@
  */
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -25,22 +26,9 @@ std::string errno_name(int sys_errno)
 	return name ? name : "errno " + std::to_string(sys_errno);
 }
 
-/* A written value as a readable literal: newlines and NUL bytes escaped. */
 std::string quote_value(std::string_view value)
 {
-	std::string quoted = "'";
-	for (unsigned char c : value) {
-		if (c == '\n') {
-			quoted += "\\n";
-		} else if (c < 0x20 || c >= 0x7f) {
-			char escaped[8];
-			std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
-			quoted += escaped;
-		} else {
-			quoted += char(c);
-		}
-	}
-	return quoted + "'";
+	return "'" + detail::printable(value) + "'";
 }
 
 std::vector<std::string> state_lines(const State &state)
@@ -142,6 +130,23 @@ std::string diff(const State &before, const State &after)
 }
 
 namespace detail {
+
+std::string printable(std::string_view value)
+{
+	std::string text;
+	for (unsigned char c : value) {
+		if (c == '\n') {
+			text += "\\n";
+		} else if (c < 0x20 || c >= 0x7f) {
+			char escaped[8];
+			std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
+			text += escaped;
+		} else {
+			text += char(c);
+		}
+	}
+	return text;
+}
 
 State Kernel::state() const
 {

@@ -19,7 +19,10 @@ def main():
     with open(script, encoding='utf-8') as f:
         nodes = set(re.findall(r'^(PCIPASS_[0-9.]+)\s*{', f.read(), re.MULTILINE))
     with open(header, encoding='utf-8') as f:
-        declared = set(re.findall(r'\b(pcipass_[a-z0-9_]+)\s*\(', f.read()))
+        # A declaration starts a line with its return type, so that names
+        # mentioned in comments do not count.
+        declared = set(re.findall(r'^[a-z][^(\n]*?\b(pcipass_[a-z0-9_]+)\(', f.read(),
+                                  re.MULTILINE))
 
     output = subprocess.run(['nm', '-D', '--defined-only', library], check=True,
                             capture_output=True, text=True).stdout

@@ -110,9 +110,10 @@ TEST_CASE("plan: S10 USB devices behind the xHCI function are consumers")
 	const DeviceGraph graph = scan(gpu_desktop().build());
 	const Device *xhci = graph.find(address("0000:01:00.2"));
 	REQUIRE(xhci);
-	const bool has_hub = std::any_of(xhci->consumers.begin(), xhci->consumers.end(),
-					 [](const Consumer &consumer) { return consumer.name == "3-1"; });
-	CHECK(has_hub);
+	std::vector<std::string> names;
+	for (const auto &consumer : xhci->consumers)
+		names.push_back(std::string(consumer_kind_name(consumer.kind)) + ":" + consumer.name);
+	CHECK(names == std::vector<std::string>{"usb_device:3-1.2", "usb_hub:3-1"});
 
 	const Plan plan = plan_bind(graph, request({"0000:01:00.0"}), {});
 	CHECK_FALSE(plan.blocked());
@@ -121,13 +122,7 @@ TEST_CASE("plan: S10 USB devices behind the xHCI function are consumers")
 
 TEST_CASE("plan: S08 bridges are told by header type, not class")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("e1000e", "e1000e", {"8086:10d3"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.bridge("0000:00:1c.0", 3);
-	builder.bridge("0000:04:00.0", 12, "0000:00:1c.0");
-	builder.device("0000:05:00.0", "8086:10d3", 0x020000, "e1000e", 12, "0000:04:00.0");
+	Builder builder = bridge_in_group();
 	/* A bridge class code on a type 0 header: an endpoint as far as VFIO is concerned. */
 	builder.device("0000:06:00.0", "1234:0001", 0x060400, "", 13);
 	const DeviceGraph graph = scan(builder.build());
@@ -169,11 +164,7 @@ TEST_CASE("plan: S08 a bridge on a non-DMA-aware driver makes the group not viab
 
 TEST_CASE("plan: S07 IOMMU off names the parameter for the CPU vendor")
 {
-	Builder builder(false);
-	builder.vfio();
-	builder.driver("nouveau", "nouveau", {"10de:1f02"});
-	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", std::nullopt);
-	builder.device("0000:65:00.0", "10de:1f02", 0x030000, "nouveau", std::nullopt);
+	Builder builder = iommu_off();
 
 	const Plan intel = plan_bind(scan(builder.build()), request({"0000:65:00.0"}), {});
 	const auto *off = finding(intel, errc::iommu_off);
@@ -196,14 +187,7 @@ TEST_CASE("plan: S07 IOMMU off names the parameter for the CPU vendor")
 
 TEST_CASE("plan: S23 identity mismatch and a vanished address say where the device is")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("nouveau", "nouveau", {"10de:1f02"});
-	builder.driver("igb", "igb", {"8086:1533"});
-	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", 0);
-	builder.device("0000:af:00.0", "8086:1533", 0x020000, "igb", 40);
-	builder.device("0000:b0:00.0", "10de:1f02", 0x030000, "nouveau", 41);
-	const DeviceGraph graph = scan(builder.build());
+	const DeviceGraph graph = scan(shifted_addresses().build());
 
 	auto req = request({"0000:ae:00.0"});
 	req.devices[0].expected = DeviceIdentity{VendorId(0x10de), DeviceId(0x1f02)};
@@ -255,7 +239,7 @@ TEST_CASE("plan: members in use block the bind")
 TEST_CASE("plan: USB device claimed by another owner blocks its controller")
 {
 	const DeviceGraph graph = scan(gpu_desktop().build());
-	const std::vector<Ownership> claims{claim_of("usb:3-1", "usb-passthrough")};
+	const std::vector<Ownership> claims{claim_of("usb:3-1.2", "usb-passthrough")};
 
 	const Plan plan = plan_bind(graph, request({"0000:01:00.0"}), claims);
 	const auto *in_use = finding(plan, errc::device_in_use);
@@ -263,7 +247,7 @@ TEST_CASE("plan: USB device claimed by another owner blocks its controller")
 	CHECK(in_use->device == "0000:01:00.2");
 	CHECK(in_use->message.find("'usb-passthrough'") != std::string::npos);
 
-	const std::vector<Ownership> own{claim_of("usb:3-1", "test")};
+	const std::vector<Ownership> own{claim_of("usb:3-1.2", "test")};
 	CHECK_FALSE(plan_bind(graph, request({"0000:01:00.0"}), own).blocked());
 }
 
@@ -383,7 +367,7 @@ TEST_CASE("plan: S01 missing target driver is refused or loaded first")
 	CHECK(plan_bind(graph, req, {}).steps[0].step.driver == "vfio_pci_custom");
 }
 
-TEST_CASE("plan: S18 reset methods are checked, and a bus reset needs the whole bus")
+TEST_CASE("plan: S18 reset methods and bus resets")
 {
 	Builder builder = gpu_desktop();
 	builder.driver("e1000e", "e1000e", {"8086:10d3"});
@@ -491,13 +475,7 @@ TEST_CASE("plan: release restores the recorded state with the fewest writes")
 
 TEST_CASE("plan: S05 release clears a stale override with a newline")
 {
-	Builder builder;
-	builder.vfio(false);
-	builder.driver("bnx2x", "bnx2x", {"14e4:168e"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.device("0000:3b:00.0", "14e4:168e", 0x020000, "bnx2x", 5).driver_override = "vfio-pci";
-
-	const Plan plan = plan_release(scan(builder.build()), request({"0000:3b:00.0"}), {});
+	const Plan plan = plan_release(scan(stale_override().build()), request({"0000:3b:00.0"}), {});
 	CHECK_FALSE(plan.blocked());
 	REQUIRE(plan.steps.size() == 1);
 	CHECK(plan.steps[0].step.kind == StepKind::set_override);

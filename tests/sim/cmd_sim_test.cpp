@@ -47,7 +47,7 @@ TEST_CASE("cmd_sim: errors name the file")
 
 	auto live = LiveHost::open("/");
 	REQUIRE(live);
-	auto refused = pcipassctl::save_simulated_host(*live.value(), "/nonexistent/host.json");
-	REQUIRE_FALSE(refused);
-	CHECK(refused.error().code == errc::internal);
+	auto rejected = pcipassctl::save_simulated_host(*live.value(), "/nonexistent/host.json");
+	REQUIRE_FALSE(rejected);
+	CHECK(rejected.error().code == errc::internal);
 }

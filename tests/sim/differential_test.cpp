@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <set>
 
+#include <pcipass/graph.hpp>
+
 #include "sim_fixture.hpp"
 
 using namespace sim_test;
@@ -114,7 +116,7 @@ void compare_tree(sim::Host &simulated, Host &live, const std::string &path, Com
 				break;
 			}
 			std::string expected = sim_text.value();
-			/* Materialized config space holds the 64 bytes any user may read. */
+			/* Materialized config space contains only the 64 bytes any user may read. */
 			if (name == "config")
 				expected.resize(std::min(expected.size(), live_text.value().size()));
 			if (live_text.value() != expected)
@@ -131,19 +133,34 @@ void compare_tree(sim::Host &simulated, Host &live, const std::string &path, Com
 	}
 }
 
+/* The simulator's state materialized under a temporary directory, with a LiveHost on it. */
+class Materialized
+{
+public:
+	explicit Materialized(const sim::Host &simulated)
+	{
+		const std::filesystem::path root = dir_.path() / "root";
+		auto written = testing::materialize(simulated.to_topology(), root.string());
+		REQUIRE_MESSAGE(written, written.error().describe());
+		auto live = LiveHost::open(root.string());
+		REQUIRE_MESSAGE(live, live.error().describe());
+		live_ = std::move(live.value());
+	}
+
+	LiveHost &host() { return *live_; }
+
+private:
+	TempDir dir_;
+	std::unique_ptr<LiveHost> live_;
+};
+
 /* Materializes the simulator's state and compares the two trees from the root. */
 void check_same_tree(sim::Host &simulated, const std::string &when)
 {
-	TempDir dir;
-	const std::filesystem::path root = dir.path() / "root";
-	auto written = testing::materialize(simulated.to_topology(), root.string());
-	REQUIRE_MESSAGE(written, written.error().describe());
-	auto live = LiveHost::open(root.string());
-	REQUIRE_MESSAGE(live, live.error().describe());
-
+	Materialized materialized(simulated);
 	Comparison result;
 	for (auto top : {"sys", "proc", "dev"})
-		compare_tree(simulated, *live.value(), top, result);
+		compare_tree(simulated, materialized.host(), top, result);
 
 	INFO(when);
 	CHECK(result.paths > 100);
@@ -151,6 +168,44 @@ void check_same_tree(sim::Host &simulated, const std::string &when)
 	for (size_t i = 0; i < result.differences.size() && i < 20; i++)
 		report += result.differences[i] + "\n";
 	CHECK_MESSAGE(result.differences.empty(), report);
+}
+
+/* Finding messages name the host that read them; what was found must still agree. */
+void drop_messages(std::vector<Finding> &findings)
+{
+	for (auto &finding : findings)
+		finding.message.clear();
+}
+
+/* DeviceGraph::scan of the simulator and of its materialized tree give the same graph. */
+void check_same_graph(sim::Host &simulated, const std::string &when)
+{
+	Materialized materialized(simulated);
+	ScanOptions options;
+	options.names = false;
+	auto from_sim = DeviceGraph::scan(simulated, options);
+	REQUIRE_MESSAGE(from_sim, from_sim.error().describe());
+	auto from_tree = DeviceGraph::scan(materialized.host(), options);
+	REQUIRE_MESSAGE(from_tree, from_tree.error().describe());
+
+	INFO(when);
+	const auto &sim_range = from_sim.value().devices();
+	const auto &tree_range = from_tree.value().devices();
+	std::vector<Device> sim_devices(sim_range.begin(), sim_range.end());
+	std::vector<Device> tree_devices(tree_range.begin(), tree_range.end());
+	REQUIRE(sim_devices.size() == tree_devices.size());
+	for (size_t i = 0; i < sim_devices.size(); i++) {
+		CAPTURE(tree_devices[i].address.to_string());
+		drop_messages(sim_devices[i].findings);
+		drop_messages(tree_devices[i].findings);
+		CHECK(sim_devices[i] == tree_devices[i]);
+	}
+	CHECK(from_sim.value().groups() == from_tree.value().groups());
+	auto sim_facts = from_sim.value().host();
+	auto tree_facts = from_tree.value().host();
+	drop_messages(sim_facts.findings);
+	drop_messages(tree_facts.findings);
+	CHECK(sim_facts == tree_facts);
 }
 
 std::vector<std::filesystem::path> catalogue()
@@ -168,9 +223,9 @@ std::vector<std::filesystem::path> catalogue()
 }
 
 /*
- * The writes a claim and a release make, on every endpoint with a driver
- * and a group, plus every SR-IOV PF enabling its VFs; failures are part
- * of the sequence.
+ * The writes of a claim on every endpoint with a driver and a group, after
+ * every SR-IOV PF enables its VFs. Writes that fail are part of the
+ * sequence too.
  */
 void claim_everything(sim::Host &host, const testing::Topology &topology)
 {
@@ -204,6 +259,33 @@ void release_everything(sim::Host &host, const testing::Topology &topology)
 }
 
 } /* namespace */
+
+TEST_CASE("differential: scanning the simulator equals scanning its tree")
+{
+	for (const auto &file : catalogue()) {
+		CAPTURE(file.string());
+		auto topology = testing::load_topology(file.string());
+		REQUIRE_MESSAGE(topology, topology.error().describe());
+		auto host = make_host(topology.value());
+
+		check_same_graph(*host, "as loaded");
+		claim_everything(*host, topology.value());
+		check_same_graph(*host, "after claiming every endpoint");
+		for (const auto &device : topology.value().devices) {
+			if (device.iommu_group)
+				(void)host->open_node("dev/vfio/" + std::to_string(*device.iommu_group), 4000,
+						      "qemu");
+		}
+		check_same_graph(*host, "with VFIO users holding the groups");
+		/* An unbind from vfio-pci would wait for these users, so they go first. */
+		for (const auto &[node, holders] : host->state().holders)
+			REQUIRE(host->close_node(node, 4000));
+		release_everything(*host, topology.value());
+		check_same_graph(*host, "after releasing them");
+		(void)host->unload_module("vfio_pci");
+		check_same_graph(*host, "after unloading vfio_pci");
+	}
+}
 
 TEST_CASE("differential: simulated tree equals its materialized tree")
 {

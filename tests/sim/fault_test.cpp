@@ -359,3 +359,56 @@ TEST_CASE("crash: without stop the writes go on")
 	CHECK_FALSE(host->crashed());
 	CHECK(host->write_count() == 2);
 }
+
+TEST_CASE("fault: an asynchronous probe binds after its delay")
+{
+	auto host = lab();
+	Fault fault;
+	fault.action = FaultAction::probe_later;
+	fault.delay = std::chrono::milliseconds(30);
+	const auto id = inject(*host, fault);
+	REQUIRE(write_errno(*host, driver_file("e1000e", "unbind"), "0000:03:00.0") == 0);
+
+	const auto start = std::chrono::steady_clock::now();
+	CHECK(write_errno(*host, driver_file("e1000e", "bind"), "0000:03:00.0") == 0);
+	CHECK(last_rule(*host) == Rule::fault_probe_later);
+	CHECK(write_errno(*host, "sys/bus/pci/drivers_probe", "0000:04:00.0") == 0);
+	const bool early = std::chrono::steady_clock::now() - start < std::chrono::milliseconds(30);
+	if (early) {
+		CHECK(driver_of(*host, "0000:03:00.0").empty());
+		CHECK(driver_of(*host, "0000:04:00.0").empty());
+	}
+
+	/* A reader polls the driver link, as pcipass does after every bind. */
+	while (std::chrono::steady_clock::now() - start < std::chrono::seconds(10) &&
+	       driver_of(*host, "0000:04:00.0").empty())
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(30));
+	CHECK(driver_of(*host, "0000:03:00.0") == "e1000e");
+	CHECK(driver_of(*host, "0000:04:00.0") == "e1000e");
+	CHECK(host->fault_hits(id) == 2);
+
+	const auto log = host->log();
+	REQUIRE(log.size() >= 2);
+	CHECK(log[log.size() - 2].side_effect);
+	CHECK(log[log.size() - 2].rule == Rule::bind_attached);
+	CHECK(log.back().rule == Rule::drivers_probe_attached);
+}
+
+TEST_CASE("fault: an asynchronous probe finds the device taken")
+{
+	auto host = lab();
+	Fault fault;
+	fault.action = FaultAction::probe_later;
+	fault.delay = std::chrono::milliseconds(20);
+	fault.match.driver = "vfio-pci";
+	inject(*host, fault);
+	REQUIRE(write_errno(*host, attribute("0000:04:00.0", "driver_override"), "vfio-pci") == 0);
+
+	CHECK(write_errno(*host, driver_file("vfio-pci", "bind"), "0000:04:00.0") == 0);
+	REQUIRE(write_errno(*host, attribute("0000:04:00.0", "driver_override"), "\n") == 0);
+	REQUIRE(write_errno(*host, "sys/bus/pci/drivers_probe", "0000:04:00.0") == 0);
+	std::this_thread::sleep_for(std::chrono::milliseconds(25));
+	CHECK(driver_of(*host, "0000:04:00.0") == "e1000e");
+	CHECK(host->log().back().rule == Rule::drivers_probe_silent);
+}

@@ -122,13 +122,20 @@ inline void move_to(sim::Host &host, std::string_view device, std::string_view d
 	REQUIRE(write_errno(host, driver_file(driver, "bind"), device) == 0);
 }
 
-/* A directory under the system temporary directory, removed with its contents. */
+/*
+ * A directory removed with its contents; in memory (/dev/shm) when there is
+ * one, because materialized trees have thousands of small files.
+ */
 class TempDir
 {
 public:
 	TempDir()
 	{
-		std::string pattern = (std::filesystem::temp_directory_path() / "pcipass-sim-XXXXXX").string();
+		std::error_code ec;
+		const std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+							   ? std::filesystem::path("/dev/shm")
+							   : std::filesystem::temp_directory_path();
+		std::string pattern = (base / "pcipass-sim-XXXXXX").string();
 		REQUIRE(::mkdtemp(pattern.data()) != nullptr);
 		path_ = pattern;
 	}

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <set>
+#include <sstream>
 
 #include "sim_fixture.hpp"
 
@@ -193,4 +194,38 @@ TEST_CASE("topology: invalid topologies are refused")
 	auto host = sim::Host::create(topology);
 	REQUIRE_FALSE(host);
 	CHECK(host.error().code == errc::invalid_argument);
+}
+
+TEST_CASE("readme: the simulated kernel example")
+{
+	/* A bind that rolls back when the driver link does not show vfio-pci, as the README's my_bind. */
+	auto my_bind = [](Host &host, std::string_view device) {
+		const std::string override_path = attribute(device, "driver_override");
+		(void)host.write(override_path, "vfio-pci");
+		(void)host.write(attribute(device, "driver/unbind"), device);
+		(void)host.write(driver_file("vfio-pci", "bind"), device);
+		auto driver = host.read_link(attribute(device, "driver"));
+		if (!driver || !driver.value().ends_with("/vfio-pci"))
+			(void)host.write(override_path, "\n");
+	};
+
+	auto topology =
+		testing::load_topology(std::string(PCIPASS_SOURCE_DIR) + "/tests/topologies/gpu-workstation.json");
+	REQUIRE(topology);
+	auto sim = std::move(sim::Host::create(topology.value()).value());
+	const sim::State before = sim->state();
+
+	sim::Fault fault;
+	fault.action = sim::FaultAction::reattach_after_unbind;
+	auto id = sim->inject(fault);
+	REQUIRE(id);
+
+	my_bind(*sim, "0000:01:00.0");
+	CHECK(sim->state() == before);
+	CHECK(sim::diff(before, sim->state()).empty());
+	std::ostringstream printed;
+	for (const sim::LogEntry &entry : sim->log())
+		printed << entry << "\n";
+	CHECK(printed.str().find("[bind.already_bound_ebusy]") != std::string::npos);
+	CHECK(sim->fault_hits(id.value()) == 1);
 }

@@ -107,8 +107,12 @@ TEST_CASE("vfio: a held group refuses drivers that are not DMA-owner-aware")
 	CHECK(last_rule(*host) == Rule::bind_group_in_use);
 	CHECK(driver_of(*host, "0000:01:00.1").empty());
 
-	/* drivers_probe hides the failure, as it hides every failed probe. */
-	CHECK(write_errno(*host, "sys/bus/pci/drivers_probe", "0000:01:00.2") == 0);
+	/*
+	 * The failure comes before the driver's probe, so drivers_probe does
+	 * not hide it as it hides a failed probe: the search stops with EINVAL.
+	 */
+	CHECK(write_errno(*host, "sys/bus/pci/drivers_probe", "0000:01:00.2") == EINVAL);
+	CHECK(last_rule(*host) == Rule::drivers_probe_group_in_use);
 	CHECK(driver_of(*host, "0000:01:00.2").empty());
 
 	/* vfio-pci manages DMA ownership itself, so it may join. */
@@ -123,7 +127,7 @@ TEST_CASE("vfio: open_node refuses a group with a host driver")
 
 	auto opened = host->open_node("dev/vfio/12", 4242, "qemu-system-x86");
 	REQUIRE_FALSE(opened);
-	CHECK(opened.error().sys_errno == EBUSY);
+	CHECK(opened.error().sys_errno == EPERM);
 	CHECK(last_rule(*host) == Rule::node_group_not_viable);
 	CHECK(host->state().holders.empty());
 
@@ -135,6 +139,12 @@ TEST_CASE("vfio: open_node refuses a group with a host driver")
 	auto not_vfio = host->open_node("proc/modules", 4242, "qemu-system-x86");
 	REQUIRE_FALSE(not_vfio);
 	CHECK(not_vfio.error().code == errc::invalid_argument);
+	CHECK(host->open_node("dev/vfio/vfio", 0, "qemu").error().code == errc::invalid_argument);
+	CHECK(host->open_node("dev/vfio/vfio", 5, "a/b").error().code == errc::invalid_argument);
+	REQUIRE(host->open_node("dev/vfio/vfio", 5, "qemu"));
+	CHECK(host->open_node("dev/vfio/vfio", 5, "qemu"));
+	CHECK(host->holders("dev/vfio/vfio").value() == std::vector<Holder>{{5, "qemu"}});
+	CHECK(host->open_node("dev/vfio/12", 5, "other").error().code == errc::invalid_argument);
 }
 
 TEST_CASE("vfio: holders are listed and shown in proc")

@@ -61,7 +61,7 @@ void check_corrupt_journal(const std::string &content, const std::string &reason
 	CHECK(read_file(aside) == content);
 	CHECK(bound.error().message.find(aside) != std::string::npos);
 
-	/* Kept aside, it no longer stands in the way. */
+	/* Moved aside, it no longer blocks transactions. */
 	auto retried = fixture.engine->bind(request({"0000:02:01.0"}));
 	REQUIRE_MESSAGE(retried, retried.error().describe());
 	CHECK(read_file(aside) == content);
@@ -173,7 +173,7 @@ TEST_CASE("engine: a lock held past its deadline fails with lock_failed")
 	const Topology topology = gpu_desktop().build();
 	Fixture fixture(topology);
 
-	/* Holds the lock from inside a transaction until told to go on. */
+	/* Keeps the lock from inside a transaction until the test sets go. */
 	class Holding final : public Observer
 	{
 	public:

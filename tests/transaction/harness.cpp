@@ -171,7 +171,7 @@ std::vector<std::string> catalogue_names()
 Deadlines fast_deadlines()
 {
 	Deadlines deadlines;
-	deadlines.write = std::chrono::milliseconds(200);
+	deadlines.write = std::chrono::seconds(5);
 	deadlines.bind = std::chrono::milliseconds(20);
 	deadlines.poll_interval = std::chrono::milliseconds(1);
 	deadlines.lock = std::chrono::milliseconds(20000);

@@ -46,7 +46,7 @@ private:
 	std::string path_;
 };
 
-/* A topology assembled in code; every driver added is loaded unless said otherwise. */
+/* A topology assembled in code. A driver added is loaded unless loaded is false. */
 class Builder
 {
 public:

@@ -43,6 +43,17 @@ sim::Fault fail_on(sim::WriteKind kind, const std::string &device, int sys_errno
 	return fault;
 }
 
+/* Another program unloading a module right after the device's unbind. */
+sim::Fault unload_after_unbind(const std::string &device, const std::string &module)
+{
+	sim::Fault fault;
+	fault.match.kind = sim::WriteKind::unbind;
+	fault.match.device = address(device);
+	fault.action = sim::FaultAction::unload_module;
+	fault.name = module;
+	return fault;
+}
+
 size_t count_kind(const sim::Host &host, sim::WriteKind kind)
 {
 	size_t count = 0;
@@ -138,12 +149,7 @@ TEST_CASE("transaction: S01 module unloaded after unbind rolls back to xhci_hcd"
 	const Topology topology = usb_controller(true).build();
 	Fixture fixture(topology);
 
-	sim::Fault unload;
-	unload.match.kind = sim::WriteKind::unbind;
-	unload.match.device = address("0000:02:01.0");
-	unload.action = sim::FaultAction::unload_module;
-	unload.name = "vfio_pci";
-	REQUIRE(fixture.host->inject(unload));
+	REQUIRE(fixture.host->inject(unload_after_unbind("0000:02:01.0", "vfio_pci")));
 
 	auto bound = fixture.engine->bind(request({"0000:02:01.0"}));
 	REQUIRE_FALSE(bound);
@@ -165,12 +171,7 @@ TEST_CASE("transaction: S01 module unloaded after unbind is loaded again when al
 	const Topology topology = usb_controller(true).build();
 	Fixture fixture(topology);
 
-	sim::Fault unload;
-	unload.match.kind = sim::WriteKind::unbind;
-	unload.match.device = address("0000:02:01.0");
-	unload.action = sim::FaultAction::unload_module;
-	unload.name = "vfio_pci";
-	REQUIRE(fixture.host->inject(unload));
+	REQUIRE(fixture.host->inject(unload_after_unbind("0000:02:01.0", "vfio_pci")));
 
 	auto req = request({"0000:02:01.0"});
 	req.options.allow_module_load = true;
@@ -226,12 +227,7 @@ TEST_CASE("transaction: S03 a driverless twin stays untouched, now and after a r
 
 TEST_CASE("transaction: S04 host driver re-attaching after unbind fails and names it")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("e1000e", "e1000e", {"8086:10d3"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.device("0000:03:00.0", "8086:10d3", 0x020000, "e1000e", 3);
-	const Topology topology = builder.build();
+	const Topology topology = single_nic().build();
 	Fixture fixture(topology);
 
 	sim::Fault reattach;
@@ -251,12 +247,7 @@ TEST_CASE("transaction: S04 host driver re-attaching after unbind fails and name
 
 TEST_CASE("transaction: S04 EBUSY from a bind that took effect is success")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("e1000e", "e1000e", {"8086:10d3"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.device("0000:03:00.0", "8086:10d3", 0x020000, "e1000e", 3);
-	const Topology topology = builder.build();
+	const Topology topology = single_nic().build();
 	Fixture fixture(topology);
 
 	REQUIRE(fixture.host->inject(fail_on(sim::WriteKind::bind, "0000:03:00.0", EBUSY,
@@ -268,12 +259,7 @@ TEST_CASE("transaction: S04 EBUSY from a bind that took effect is success")
 
 TEST_CASE("transaction: S05 stale override is cleared without a bind write")
 {
-	Builder builder;
-	builder.vfio(false);
-	builder.driver("bnx2x", "bnx2x", {"14e4:168e"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.device("0000:3b:00.0", "14e4:168e", 0x020000, "bnx2x", 5).driver_override = "vfio-pci";
-	const Topology topology = builder.build();
+	const Topology topology = stale_override().build();
 	Fixture fixture(topology);
 
 	auto released = fixture.engine->release(request({"0000:3b:00.0"}));
@@ -309,12 +295,7 @@ TEST_CASE("transaction: S06 release whose override clearing fails reports that f
 
 TEST_CASE("transaction: S07 IOMMU off is refused with the kernel parameter")
 {
-	Builder builder(false);
-	builder.vfio();
-	builder.driver("nouveau", "nouveau", {"10de:1f02"});
-	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", std::nullopt);
-	builder.device("0000:65:00.0", "10de:1f02", 0x030000, "nouveau", std::nullopt);
-	const Topology topology = builder.build();
+	const Topology topology = iommu_off().build();
 	Fixture fixture(topology);
 
 	auto bound = fixture.engine->bind(request({"0000:65:00.0"}));
@@ -347,14 +328,7 @@ TEST_CASE("transaction: S07 vfio-pci probe EINVAL returns the GPU to nouveau")
 
 TEST_CASE("transaction: S08 bridge in the group stays, and requesting it writes nothing")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("e1000e", "e1000e", {"8086:10d3"});
-	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
-	builder.bridge("0000:00:1c.0", 3);
-	builder.bridge("0000:04:00.0", 12, "0000:00:1c.0");
-	builder.device("0000:05:00.0", "8086:10d3", 0x020000, "e1000e", 12, "0000:04:00.0");
-	const Topology topology = builder.build();
+	const Topology topology = bridge_in_group().build();
 	Fixture fixture(topology);
 
 	auto refused = fixture.engine->bind(request({"0000:04:00.0"}));
@@ -498,6 +472,38 @@ TEST_CASE("transaction: S11 boot framebuffer is released only when allowed, and 
 	REQUIRE_MESSAGE(released, released.error().describe());
 	CHECK(host.bound());
 	CHECK_STATE(fixture, fixture.initial);
+}
+
+TEST_CASE("transaction: S11 framebuffer that cannot come back is named")
+{
+	Builder builder = gpu_desktop();
+	builder.find("0000:01:00.0").boot_vga = true;
+	const Topology topology = builder.build();
+	Fixture fixture(topology);
+	FramebufferHost host(*fixture.host);
+	EngineOptions options;
+	options.state_dir = fixture.state_dir;
+	options.scan.names = false;
+	auto engine = Engine::open(host, options).value();
+
+	auto req = request({"0000:01:00.0"});
+	req.options.release_framebuffer = true;
+	REQUIRE(fixture.host->inject(fail_on(sim::WriteKind::bind, "0000:01:00.1", EIO)));
+	host.fail_bind(true);
+
+	auto bound = engine->bind(req);
+	REQUIRE_FALSE(bound);
+	CHECK(bound.error().code == errc::rollback_failed);
+	CHECK(bound.error().message.find("efi-framebuffer.0 is unbound (recorded: on efi-framebuffer)") !=
+	      std::string::npos);
+	CHECK_FALSE(host.bound());
+	CHECK_STATE(fixture, fixture.initial);
+
+	host.fail_bind(false);
+	auto recovered = engine->recover(fast_deadlines());
+	REQUIRE_MESSAGE(recovered, recovered.error().describe());
+	CHECK(host.bound());
+	CHECK(journal_clean(fixture.state_dir));
 }
 
 TEST_CASE("transaction: S12 moved group number is reported and the new one used")
@@ -739,14 +745,7 @@ TEST_CASE("transaction: S19 crash between unbind and bind is recovered, twice is
 
 TEST_CASE("transaction: S23 shifted address is refused with where the device went")
 {
-	Builder builder;
-	builder.vfio();
-	builder.driver("nouveau", "nouveau", {"10de:1f02"});
-	builder.driver("igb", "igb", {"8086:1533"});
-	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", 0);
-	builder.device("0000:af:00.0", "8086:1533", 0x020000, "igb", 40);
-	builder.device("0000:b0:00.0", "10de:1f02", 0x030000, "nouveau", 41);
-	const Topology topology = builder.build();
+	const Topology topology = shifted_addresses().build();
 	Fixture fixture(topology);
 
 	auto req = request({"0000:af:00.0"});

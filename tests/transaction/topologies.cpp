@@ -93,4 +93,58 @@ Builder sriov_nic(bool vfs_on_vfio)
 	return builder;
 }
 
+Builder single_nic()
+{
+	Builder builder;
+	builder.vfio();
+	builder.driver("e1000e", "e1000e", {"8086:10d3"});
+	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
+	builder.device("0000:03:00.0", "8086:10d3", 0x020000, "e1000e", 3);
+	return builder;
+}
+
+Builder bridge_in_group()
+{
+	Builder builder;
+	builder.vfio();
+	builder.driver("e1000e", "e1000e", {"8086:10d3"});
+	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
+	builder.bridge("0000:00:1c.0", 3);
+	builder.bridge("0000:04:00.0", 12, "0000:00:1c.0");
+	builder.device("0000:05:00.0", "8086:10d3", 0x020000, "e1000e", 12, "0000:04:00.0");
+	return builder;
+}
+
+Builder iommu_off()
+{
+	Builder builder(false);
+	builder.vfio();
+	builder.driver("nouveau", "nouveau", {"10de:1f02"});
+	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", std::nullopt);
+	builder.device("0000:65:00.0", "10de:1f02", 0x030000, "nouveau", std::nullopt);
+	return builder;
+}
+
+Builder stale_override()
+{
+	Builder builder;
+	builder.vfio(false);
+	builder.driver("bnx2x", "bnx2x", {"14e4:168e"});
+	builder.device("0000:00:00.0", "8086:3e30", 0x060000, "", 0);
+	builder.device("0000:3b:00.0", "14e4:168e", 0x020000, "bnx2x", 5).driver_override = "vfio-pci";
+	return builder;
+}
+
+Builder shifted_addresses()
+{
+	Builder builder;
+	builder.vfio();
+	builder.driver("nouveau", "nouveau", {"10de:1f02"});
+	builder.driver("igb", "igb", {"8086:1533"});
+	builder.device("0000:00:00.0", "8086:2020", 0x060000, "", 0);
+	builder.device("0000:af:00.0", "8086:1533", 0x020000, "igb", 40);
+	builder.device("0000:b0:00.0", "10de:1f02", 0x030000, "nouveau", 41);
+	return builder;
+}
+
 } /* namespace txntest */

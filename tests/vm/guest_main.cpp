@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,14 @@ public:
 		else if (data.m_decomp.size() != 0)
 			text += " with " + std::string(data.m_decomp.c_str());
 		details_.push_back(text);
+		/* The INFO and CHECK_MESSAGE context, which explains why the check failed. */
+		const int count = get_num_active_contexts();
+		const doctest::IContextScope *const *contexts = get_active_contexts();
+		for (int i = 0; i < count; ++i) {
+			std::ostringstream context;
+			contexts[i]->stringify(&context);
+			details_.push_back("  " + context.str());
+		}
 	}
 
 	void log_message(const doctest::MessageData &data) override

@@ -66,6 +66,7 @@ enum class Rule : uint16_t {
 	drivers_probe_unknown_address, /* ENODEV */
 	drivers_probe_attached,
 	drivers_probe_silent,       /* success although nothing attached: already bound, no match, or probe failed */
+	drivers_probe_group_in_use, /* EINVAL: the first matching driver cannot take DMA ownership from a VFIO user */
 
 	/* driver_override */
 	override_set,
@@ -120,7 +121,7 @@ enum class Rule : uint16_t {
 	/* VFIO users (open_node and close_node) */
 	node_opened,
 	node_missing,               /* ENOENT: the node does not exist */
-	node_group_not_viable,      /* EBUSY: a group member is on a driver that is not DMA-owner-aware */
+	node_group_not_viable,      /* EPERM: a group member is on a driver that is not DMA-owner-aware */
 	node_closed,
 	node_not_held,              /* ENOENT: that process does not hold the node */
 
@@ -130,6 +131,7 @@ enum class Rule : uint16_t {
 	fault_unloaded_module,      /* side effect: a module was unloaded after the write */
 	fault_vanished,             /* side effect: the device left the bus after the write */
 	fault_probe_attached_nothing, /* bind or drivers_probe reported success without attaching */
+	fault_probe_later,          /* bind or drivers_probe returned before the probe, which runs after a delay */
 	crash_stopped,              /* ESHUTDOWN: writes after a simulated crash */
 };
 
@@ -181,6 +183,11 @@ struct LogEntry {
 	std::string value;            /* as written; "PID COMMAND" for open_node and close_node */
 	std::optional<PciAddress> device; /* the device the operation was about */
 	int sys_errno = 0;            /* what the caller got; 0 for success */
+	/*
+	 * The rule that decided the state. A fault that failed the operation
+	 * before it took effect gives fault_failed; one that failed it after
+	 * leaves the kernel rule here and its errno in sys_errno.
+	 */
 	Rule rule = Rule::path_not_found;
 	FaultId fault = 0;            /* the injected fault that acted on it, 0 for none */
 	bool side_effect = false;     /* an injected side effect, not a caller's operation */
@@ -250,6 +257,7 @@ enum class FaultAction : uint8_t {
 	unload_module,          /* after a successful operation, unload the module name */
 	vanish,                 /* after a successful operation, the device leaves the bus */
 	probe_attaches_nothing, /* bind and drivers_probe succeed without attaching */
+	probe_later,            /* bind and drivers_probe return at once; the probe runs after delay */
 };
 
 /* Whether fail, block and delay act before the operation takes effect or after it. */
@@ -263,7 +271,7 @@ struct Fault {
 	FaultAction action = FaultAction::fail;
 	FaultTiming timing = FaultTiming::before;
 	int sys_errno = 0;                  /* fail: the errno to return, required */
-	std::chrono::microseconds delay{0}; /* delay */
+	std::chrono::microseconds delay{0}; /* delay and probe_later */
 	std::string name;                   /* reattach_after_unbind: driver; unload_module: module */
 };
 
@@ -321,11 +329,9 @@ class Host final : public pcipass::Host
 public:
 	/*
 	 * A simulator in the state the topology describes. Changes nothing
-	 * outside. Errors: invalid_argument naming the device and field when the
-	 * topology is inconsistent (duplicate address, unknown parent, physfn or
-	 * driver, a bound driver whose module is not loaded, VFs beyond
-	 * sriov_totalvfs, a holder of a node that does not exist, a consumer
-	 * whose driver is not named).
+	 * outside. Errors: invalid_argument from validate_topology() naming the
+	 * field, or naming the PF when a VF it could enable would take the
+	 * address of another device.
 	 */
 	static result<std::unique_ptr<Host>> create(const testing::Topology &topology,
 						    const Options &options = {});
@@ -363,20 +369,24 @@ public:
 
 	/*
 	 * Unloads a module as rmmod would. Its devices are unbound and keep
-	 * their driver_override; its driver directories vanish. Changes state.
-	 * Errors: not_found (ENOENT) when it is not loaded or is built in, busy
+	 * their driver_override; its driver directories vanish and its dynamic
+	 * IDs are lost. It stays available to load_module(). Changes state.
+	 * Errors: not_found (ENOENT) when it is not loaded or is built in; busy
 	 * (EBUSY) while a VFIO user holds a group with a device bound to one of
-	 * its drivers; injected faults. Also available as a module is loaded:
-	 * Topology::available_modules keeps it.
+	 * its drivers, or any group for vfio, vfio_iommu_type1 and
+	 * vfio_pci_core; injected faults.
 	 */
 	result<void> unload_module(std::string_view name);
 
 	/*
 	 * Registers process pid as holding the node at path open, as a VFIO
-	 * user (QEMU) opening dev/vfio/N and attaching it to a container.
+	 * user (QEMU) opening dev/vfio/N and attaching it to a container, or
+	 * opening dev/vfio/vfio. Opening a node twice from one pid is a no-op.
 	 * Changes state. Errors: not_found (ENOENT) when the node does not
 	 * exist; busy (EBUSY) for dev/vfio/N while a member of group N is on a
-	 * driver that is not DMA-owner-aware; invalid_argument for a bad path.
+	 * driver that is not DMA-owner-aware; invalid_argument for another
+	 * path, a pid of 0 or less, or a command that is empty, longer than 15
+	 * characters, or contains '/' or a newline.
 	 */
 	result<void> open_node(std::string_view path, pid_t pid, std::string_view command);
 
@@ -436,8 +446,9 @@ public:
 	 * The current state as a topology: materialize() of it gives this tree,
 	 * and create() of it gives an equal state(). Reads only.
 	 * NOTE: an override stored empty by the NUL quirk comes back cleared,
-	 * and disabled reset methods come back as the device's only methods,
-	 * because the topology format has no field for either.
+	 * disabled reset methods come back as the device's only methods, and
+	 * removed devices are left out (a rescan after create() cannot find
+	 * them), because the topology format has no field for these.
 	 */
 	testing::Topology to_topology() const;
 

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package pcipass
+
+// #cgo pkg-config: pcipass
+// #include <stdlib.h>
+// #include <pcipass.h>
+import "C"
+
+import (
+	"encoding/json"
+	"fmt"
+	"unsafe"
+)
+
+// versionError is set at init when the loaded library has another version.
+var versionError error
+
+func init() {
+	encoded := uint32(C.pcipass_version())
+	major, minor := int(encoded>>16&0xff), int(encoded>>8&0xff)
+	// Before 1.0 every minor release may break the ABI (the soname carries
+	// major.minor); from 1.0 on only the major version counts.
+	if major != VersionMajor || (major == 0 && minor != VersionMinor) {
+		versionError = fmt.Errorf("pcipass: the loaded libpcipass is %d.%d, but this package "+
+			"was built for %d.%d", major, minor, VersionMajor, VersionMinor)
+	}
+}
+
+// CheckVersion returns an error when the loaded library has another major
+// version (before 1.0: another minor version) than this package.
+func CheckVersion() error {
+	return versionError
+}
+
+// Version returns the version of the loaded library.
+func Version() (major, minor, patch int) {
+	encoded := uint32(C.pcipass_version())
+	return int(encoded >> 16 & 0xff), int(encoded >> 8 & 0xff), int(encoded & 0xff)
+}
+
+// cDocument serializes value to a C string; nil gives NULL.
+func cDocument(value interface{}) (*C.char, error) {
+	if value == nil {
+		return nil, nil
+	}
+	text, err := json.Marshal(value)
+	if err != nil {
+		return nil, fmt.Errorf("pcipass: %w", err)
+	}
+	return C.CString(string(text)), nil
+}
+
+func free(text *C.char) {
+	if text != nil {
+		C.free(unsafe.Pointer(text))
+	}
+}
+
+// takeString copies a string pcipass returned and frees it.
+func takeString(text *C.char) []byte {
+	if text == nil {
+		return nil
+	}
+	defer C.pcipass_string_free(text)
+	return []byte(C.GoString(text))
+}
+
+// check turns a status and its error object into a Go error, freeing the object.
+func check(status C.int, err *C.pcipass_error) error {
+	if status == C.PCIPASS_OK {
+		return nil
+	}
+	return newError(Code(status), err)
+}
+
+// decode unmarshals a document that pcipass returned.
+func decode(text []byte, value interface{}) error {
+	if err := json.Unmarshal(text, value); err != nil {
+		return fmt.Errorf("pcipass: cannot decode %.80s: %w", text, err)
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The #define values of pcipass.h, without the PCIPASS_ prefix.
+
+They are written out by hand so that the package imports without the
+header. The test suite parses pcipass.h and checks that every value here
+matches it and that no value is missing.
+"""
+
+# The header version this package was written against. The library's major
+# version must match at import.
+VERSION_MAJOR = 0
+VERSION_MINOR = 1
+VERSION_PATCH = 0
+
+# Status values, equal to the C++ pcipass::errc.
+OK = 0
+E_INVALID_ARGUMENT = 1
+E_NOT_FOUND = 2
+E_BUSY = 3
+E_TIMED_OUT = 4
+E_PERMISSION_DENIED = 5
+E_IO_ERROR = 6
+E_ESCAPES_ROOT = 7
+E_MALFORMED_ATTRIBUTE = 8
+E_IOMMU_OFF = 9
+E_NO_IOMMU_GROUP = 10
+E_IDENTITY_MISMATCH = 11
+E_BRIDGE_REQUESTED = 12
+E_DEVICE_IN_USE = 13
+E_BOOT_FRAMEBUFFER = 14
+E_PF_HAS_VFS = 15
+E_OWNED_BY_OTHER = 16
+E_DRIVER_MISSING = 17
+E_RESET_UNSUPPORTED = 18
+E_BIND_FAILED = 19
+E_ROLLBACK_FAILED = 20
+E_IN_DOUBT = 21
+E_JOURNAL_CORRUPT = 22
+E_LOCK_FAILED = 23
+E_STATE_DIRECTORY_UNSAFE = 24
+E_DEVICE_INACCESSIBLE = 25
+E_NOT_VIABLE = 26
+E_WRONG_NODE = 27
+E_MISSING_OWNER_REFERENCE = 28
+E_UNSUPPORTED = 29
+E_OUT_OF_MEMORY = 30
+E_INTERNAL = 31
+
+LOG_DEBUG = 1
+LOG_INFO = 2
+LOG_WARNING = 3
+LOG_ERROR = 4
+
+LOG_CATEGORY_HOST = 1
+LOG_CATEGORY_GRAPH = 2
+LOG_CATEGORY_PLAN = 3
+LOG_CATEGORY_TXN = 4
+LOG_CATEGORY_CLAIM = 5
+LOG_CATEGORY_WATCH = 6
+LOG_CATEGORY_CAPI = 7
+LOG_CATEGORY_SIM = 8
+
+OPERATION_BIND = 1
+OPERATION_RELEASE = 2

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copyright (C) 2026 The pcipass authors
+ *
+ * Trees that try to lead pcipass outside its host root, during a scan and
+ * between the scan and the writes of a transaction: pcipass refuses with
+ * escapes_root or a finding, and the decoy files beside the root stay
+ * byte-identical.
+ */
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include <pcipass/graph.hpp>
+#include <pcipass/host.hpp>
+#include <pcipass/transaction.hpp>
+
+#include "../transaction/harness.hpp"
+#include "fixture.hpp"
+
+using namespace pcipass;
+using namespace hardening;
+namespace fs = std::filesystem;
+
+namespace {
+
+const PciAddress gpu(0, 1, 0, 0);
+
+/* Runs a callback once the plan is made under the lock, before the first write. */
+class SwapOnPlan final : public Observer
+{
+public:
+	explicit SwapOnPlan(std::function<void()> swap) : swap_(std::move(swap)) {}
+
+	void on_plan(const Plan &) override { swap_(); }
+
+private:
+	std::function<void()> swap_;
+};
+
+Request gpu_request()
+{
+	Request request;
+	request.devices.push_back({gpu, std::nullopt});
+	request.owner = "hardening";
+	/* A file tree never rebinds, so a bind's verification gives up quickly. */
+	request.options.deadlines.bind = std::chrono::milliseconds(20);
+	request.options.deadlines.poll_interval = std::chrono::milliseconds(1);
+	return request;
+}
+
+std::unique_ptr<LiveHost> open_live(const Sandbox &sandbox, bool use_openat2)
+{
+	auto host = LiveHost::open(sandbox.root(), {.use_openat2 = use_openat2});
+	REQUIRE_MESSAGE(host, host.error().describe());
+	return std::move(host).value();
+}
+
+/* The tree with the kernel's reaction to binds, so that a transaction can reach every step. */
+std::unique_ptr<TreeKernel> open_tree(const Sandbox &sandbox, bool use_openat2)
+{
+	return std::make_unique<TreeKernel>(open_live(sandbox, use_openat2), sandbox.root());
+}
+
+std::string relative_to(const std::string &target, const std::string &link)
+{
+	return fs::relative(target, fs::path(link).parent_path()).string();
+}
+
+struct Swap {
+	const char *name;
+	/* The path to replace, relative to the root, and the link's target. */
+	std::function<std::pair<std::string, std::string>(const Sandbox &)> make;
+};
+
+const std::vector<Swap> swaps = {
+	{"device directory to an absolute link",
+	 [](const Sandbox &sandbox) {
+		 return std::pair(sandbox.device_dir("0000:01:00.0"), sandbox.outside() + "/device");
+	 }},
+	{"device directory to a link climbing out",
+	 [](const Sandbox &sandbox) {
+		 const std::string path = sandbox.device_dir("0000:01:00.0");
+		 return std::pair(path, relative_to(sandbox.outside() + "/device", path));
+	 }},
+	{"bus link to an absolute link",
+	 [](const Sandbox &sandbox) {
+		 return std::pair(sandbox.root() + "/sys/bus/pci/devices/0000:01:00.0",
+				  sandbox.outside() + "/device");
+	 }},
+	{"vfio-pci bind file to an absolute link",
+	 [](const Sandbox &sandbox) {
+		 return std::pair(sandbox.root() + "/sys/bus/pci/drivers/vfio-pci/bind",
+				  sandbox.outside() + "/bind");
+	 }},
+	{"nouveau driver directory to a link climbing out",
+	 [](const Sandbox &sandbox) {
+		 const std::string path = sandbox.root() + "/sys/bus/pci/drivers/nouveau";
+		 return std::pair(path, relative_to(sandbox.outside(), path));
+	 }},
+};
+
+} /* namespace */
+
+TEST_CASE("confinement: tree kernel moves the GPU group")
+{
+	Sandbox sandbox("gpu-workstation");
+	const TreePicture outside = picture(sandbox.outside());
+	auto host = open_tree(sandbox, true);
+	EngineOptions options;
+	options.state_dir = sandbox.state_dir();
+	auto engine = Engine::open(*host, options);
+	REQUIRE(engine);
+
+	auto bound = engine.value()->bind(gpu_request());
+	REQUIRE_MESSAGE(bound, bound.error().describe());
+	CHECK(bound.value().outcome == Outcome::committed);
+	for (const char *function : {"0000:01:00.0", "0000:01:00.1", "0000:01:00.2", "0000:01:00.3"}) {
+		CAPTURE(function);
+		CHECK(fs::read_symlink(sandbox.device_dir(function) + "/driver").filename() == "vfio-pci");
+	}
+
+	auto released = engine.value()->release(gpu_request());
+	REQUIRE_MESSAGE(released, released.error().describe());
+	CHECK(fs::read_symlink(sandbox.device_dir("0000:01:00.0") + "/driver").filename() == "nouveau");
+	CHECK(read_file(sandbox.device_dir("0000:01:00.0") + "/driver_override") == "(null)\n");
+	CHECK(differences(outside, picture(sandbox.outside())).empty());
+}
+
+TEST_CASE("confinement: swapped paths never written through")
+{
+	for (const Swap &swap : swaps) {
+		for (bool use_openat2 : {true, false}) {
+			CAPTURE(std::string(swap.name));
+			CAPTURE(use_openat2);
+			Sandbox sandbox("gpu-workstation");
+			const TreePicture outside = picture(sandbox.outside());
+			auto host = open_tree(sandbox, use_openat2);
+			EngineOptions options;
+			options.state_dir = sandbox.state_dir();
+			auto engine = Engine::open(*host, options);
+			REQUIRE_MESSAGE(engine, engine.error().describe());
+
+			const auto [path, target] = swap.make(sandbox);
+			SwapOnPlan observer([&, path = path, target = target] {
+				replace_with_symlink(path, target);
+			});
+			auto bound = engine.value()->bind(gpu_request(), &observer);
+
+			/*
+			 * A swapped device directory also fails the undo of the
+			 * device's first step, which reports rollback_failed with
+			 * the same cause.
+			 */
+			REQUIRE_FALSE(bound);
+			CHECK_MESSAGE((bound.error().code == errc::escapes_root ||
+				       bound.error().code == errc::rollback_failed),
+				      bound.error().describe());
+			CHECK_MESSAGE(bound.error().message.find("outside the host root") != std::string::npos,
+				      bound.error().describe());
+			CHECK(bound.error().message.find('\n') == std::string::npos);
+			CHECK_MESSAGE(differences(outside, picture(sandbox.outside())).empty(),
+				      differences(outside, picture(sandbox.outside())));
+		}
+	}
+}
+
+TEST_CASE("confinement: escaping driver and group links")
+{
+	Sandbox sandbox("gpu-workstation");
+	const std::string gpu_dir = sandbox.device_dir("0000:01:00.0");
+	replace_with_symlink(gpu_dir + "/driver", sandbox.outside());
+	replace_with_symlink(gpu_dir + "/iommu_group", relative_to(sandbox.outside(), gpu_dir + "/iommu_group"));
+	const TreePicture outside = picture(sandbox.outside());
+	const TreePicture root = picture(sandbox.root());
+
+	auto host = open_live(sandbox, true);
+	auto graph = DeviceGraph::scan(*host);
+	REQUIRE(graph);
+	const Device *device = graph.value().find(gpu);
+	REQUIRE(device);
+	CHECK_FALSE(device->driver);
+	CHECK_FALSE(device->iommu_group);
+	std::vector<std::string> attributes;
+	for (const Finding &finding : device->findings)
+		attributes.push_back(finding.attribute);
+	CHECK(std::count(attributes.begin(), attributes.end(), "driver") == 1);
+	CHECK(std::count(attributes.begin(), attributes.end(), "iommu_group") == 1);
+
+	EngineOptions options;
+	options.state_dir = sandbox.state_dir();
+	auto engine = Engine::open(*host, options);
+	REQUIRE(engine);
+	auto bound = engine.value()->bind(gpu_request());
+	REQUIRE_FALSE(bound);
+	CHECK_MESSAGE(bound.error().code == errc::no_iommu_group, bound.error().describe());
+
+	CHECK(differences(outside, picture(sandbox.outside())).empty());
+	CHECK(differences(root, picture(sandbox.root())).empty());
+	CHECK_FALSE(fs::exists(sandbox.state_dir() + "/journal"));
+}
+
+TEST_CASE("confinement: dot-dot paths and addresses rejected")
+{
+	Sandbox sandbox("gpu-workstation");
+	const TreePicture outside = picture(sandbox.outside());
+	const TreePicture root = picture(sandbox.root());
+	auto host = open_live(sandbox, true);
+
+	for (const char *path : {"sys/bus/pci/devices/../../../../outside/device/driver_override",
+				 "sys/bus/pci/devices/0000:01:00.0/../../../../../outside/bind",
+				 "../outside/bind", "/etc/passwd", "sys/bus/pci/devices/./0000:01:00.0/driver_override"}) {
+		CAPTURE(path);
+		auto written = host->write(path, "vfio-pci");
+		REQUIRE_FALSE(written);
+		CHECK(written.error().code == errc::invalid_argument);
+		CHECK_FALSE(host->can_write(path));
+		CHECK_FALSE(host->exists(path));
+	}
+
+	for (const char *text : {"../../../outside", "0000:01:00.0/..", "0000:01:00.0/../../x",
+				 ".", "..", "0000:01:00.0 ", " 0000:01:00.0", "0000:01:00.0\n"}) {
+		CAPTURE(text);
+		auto address = PciAddress::parse(text);
+		REQUIRE_FALSE(address);
+		CHECK(address.error().code == errc::invalid_argument);
+		CHECK_FALSE(has_control_bytes(address.error().message));
+	}
+
+	CHECK(differences(outside, picture(sandbox.outside())).empty());
+	CHECK(differences(root, picture(sandbox.root())).empty());
+}
+
+TEST_CASE("confinement: malformed driver and module names rejected")
+{
+	txntest::Fixture fixture(txntest::catalogue("gpu-workstation"));
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"../../../outside", ""},     {"vfio-pci/../../x", ""}, {"..", ""},
+		{"vfio-pci\nnouveau", ""},    {"vfio pci", ""},         {"vfio-pci\x1b[2J", ""},
+		{"vfio-pci", "../../vfio_pci"}, {"vfio-pci", "vfio pci"},
+	};
+	for (const auto &[driver, module] : cases) {
+		CAPTURE(driver);
+		CAPTURE(module);
+		pcipass::Request request = txntest::request({"0000:01:00.0"}, "hardening", driver);
+		request.options.module = module;
+		request.options.allow_module_load = true;
+
+		auto bound = fixture.engine->bind(request);
+		REQUIRE_FALSE(bound);
+		CHECK(bound.error().code == errc::invalid_argument);
+		CHECK(bound.error().message.starts_with("invalid "));
+		CHECK_FALSE(has_control_bytes(bound.error().message));
+		CHECK(fixture.host->log().empty());
+		CHECK(fixture.host->state() == fixture.initial);
+	}
+}
+
+TEST_CASE("confinement: pcipassctl rejects dot-dot devices")
+{
+	Sandbox sandbox("gpu-workstation");
+	const TreePicture outside = picture(sandbox.outside());
+	const TreePicture root = picture(sandbox.root());
+	const std::string reconcile = sandbox.base() + "/reconcile.json";
+	write_file(reconcile, R"([{"device": "../../../outside/device", "driver": "vfio-pci", "owner": "x"}])");
+
+	const std::vector<std::vector<std::string>> commands = {
+		{"bind", "../../../outside/device", "--yes"},
+		{"bind", "0000:01:00.0/../../../../outside", "--yes"},
+		{"release", "..", "--yes"},
+		{"show", "../../outside/device"},
+		{"reconcile", reconcile, "--yes"},
+	};
+	for (const auto &command : commands) {
+		std::vector<std::string> argv = {PCIPASSCTL, "--root", sandbox.root(), "--state-dir",
+						 sandbox.state_dir()};
+		argv.insert(argv.end(), command.begin(), command.end());
+		CAPTURE(command[0]);
+		CAPTURE(command[1]);
+		const ProgramOutput output = run_program(argv);
+		CHECK((output.status == 1 || output.status == 2));
+		CHECK(output.out.empty());
+		CHECK(output.err.find("invalid") != std::string::npos);
+		CHECK(std::count(output.err.begin(), output.err.end(), '\n') == 1);
+	}
+
+	CHECK(differences(outside, picture(sandbox.outside())).empty());
+	CHECK(differences(root, picture(sandbox.root())).empty());
+	CHECK_FALSE(fs::exists(sandbox.state_dir() + "/journal"));
+}
+
+TEST_CASE("confinement: control bytes in names escaped")
+{
+	Sandbox sandbox("gpu-workstation");
+	const std::string bus = sandbox.root() + "/sys/bus/pci/devices";
+	const std::string gpu_link = fs::read_symlink(bus + "/0000:01:00.0").string();
+	for (const char *name : {"0000:01:00.0 ", "0000:01:00.0\n", "evil\x1b[2Jname", "dev ice",
+				 "0000:01:00.0\t..", "\x7f\x01"})
+		fs::create_symlink(gpu_link, bus + "/" + name);
+
+	/* A driver whose directory name carries a terminal escape, bound to the audio function. */
+	const std::string drivers = sandbox.root() + "/sys/bus/pci/drivers";
+	const std::string odd_driver = "snd\x1b]0;owned\x07hda";
+	fs::rename(drivers + "/snd_hda_intel", drivers + "/" + odd_driver);
+	const std::string audio_dir = sandbox.device_dir("0000:01:00.1");
+	replace_with_symlink(audio_dir + "/driver",
+			     relative_to(drivers + "/" + odd_driver, audio_dir + "/driver"));
+
+	auto host = open_live(sandbox, true);
+	auto graph = DeviceGraph::scan(*host);
+	REQUIRE(graph);
+	CHECK(graph.value().devices().size() == sandbox.topology().devices.size());
+	size_t odd_findings = 0;
+	for (const Finding &finding : graph.value().host().findings) {
+		CHECK_FALSE(has_control_bytes(finding.message));
+		odd_findings += finding.path.starts_with("sys/bus/pci/devices/");
+	}
+	CHECK(odd_findings == 6);
+
+	const std::vector<std::vector<std::string>> commands = {
+		{"list"}, {"list", "--tree"}, {"show", "0000:01:00.1"}, {"doctor"}, {"doctor", "0000:01:00.1"},
+		{"plan", "bind", "0000:01:00.0"},
+	};
+	for (const auto &command : commands) {
+		std::vector<std::string> argv = {PCIPASSCTL, "--root", sandbox.root(), "--state-dir",
+						 sandbox.state_dir()};
+		argv.insert(argv.end(), command.begin(), command.end());
+		CAPTURE(command[0]);
+		CAPTURE(command.back());
+		const ProgramOutput output = run_program(argv);
+		CHECK(output.status != -1);
+		CHECK_FALSE(output.out.empty());
+		CHECK_MESSAGE(!has_control_bytes(output.out), output.out);
+		CHECK_MESSAGE(!has_control_bytes(output.err), output.err);
+
+		argv.push_back("--json");
+		const ProgramOutput json = run_program(argv);
+		CHECK_FALSE(has_control_bytes(json.out));
+		CHECK_FALSE(has_control_bytes(json.err));
+		boost::system::error_code ec;
+		(void)boost::json::parse(json.out, ec);
+		CHECK_MESSAGE(!ec, json.out);
+	}
+}
+
+TEST_CASE("confinement: bus directory linked outside")
+{
+	Sandbox sandbox("gpu-workstation");
+	replace_with_symlink(sandbox.root() + "/sys/bus/pci/devices", sandbox.outside());
+	auto host = open_live(sandbox, false);
+	auto graph = DeviceGraph::scan(*host);
+	REQUIRE_FALSE(graph);
+	CHECK(graph.error().code == errc::escapes_root);
+
+	const ProgramOutput output = run_program({PCIPASSCTL, "--root", sandbox.root(), "list"});
+	CHECK(output.status == 1);
+	CHECK(output.out.empty());
+	CHECK(std::count(output.err.begin(), output.err.end(), '\n') == 1);
+}

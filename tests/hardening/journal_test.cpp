@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copyright (C) 2026 The pcipass authors
+ *
+ * The journal and the state directory under hostile conditions. Corrupt,
+ * truncated and foreign journals reach recover() as a clear error and stay
+ * for inspection. The state directory and its files are private, and one
+ * that another user owns, or that is not a directory, is rejected.
+ */
+
+#include <filesystem>
+#include <regex>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <pcipass/transaction.hpp>
+
+#include "../transaction/harness.hpp"
+#include "fixture.hpp"
+#include "journal.hpp"
+
+using namespace pcipass;
+using namespace txntest;
+namespace fs = std::filesystem;
+
+namespace {
+
+/* The journal a bind of the workstation's GPU group leaves when the process dies after three writes. */
+std::string crashed_journal()
+{
+	Fixture fixture(catalogue("gpu-workstation"));
+	struct Crash {
+	};
+	fixture.host->crash_after({3, true, [] { throw Crash{}; }});
+	try {
+		(void)fixture.engine->bind(request({"0000:01:00.0"}));
+	} catch (const Crash &) {
+	}
+	REQUIRE(fixture.host->crashed());
+	const std::string journal = hardening::read_file(fixture.state_dir + "/journal");
+	REQUIRE_FALSE(journal.empty());
+	REQUIRE(detail::parse_journal(journal));
+	return journal;
+}
+
+std::string replace_all(std::string text, const std::string &from, const std::string &to)
+{
+	for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+		text.replace(pos, from.size(), to);
+	return text;
+}
+
+std::string aside_file(const std::string &state_dir)
+{
+	for (const auto &entry : fs::directory_iterator(state_dir))
+		if (entry.path().filename().string().starts_with("journal.corrupt-"))
+			return entry.path().string();
+	return {};
+}
+
+mode_t mode_of(const std::string &path)
+{
+	struct stat info;
+	REQUIRE(::lstat(path.c_str(), &info) == 0);
+	return info.st_mode & 07777;
+}
+
+} /* namespace */
+
+TEST_CASE("journal: corrupt journals kept for inspection")
+{
+	const std::string journal = crashed_journal();
+	const std::string first_line = journal.substr(0, journal.find('\n') + 1);
+	const std::string last_line = journal.substr(journal.rfind('\n', journal.size() - 2) + 1);
+
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"torn last line", journal.substr(0, journal.size() - last_line.size() / 2)},
+		{"foreign schema", replace_all(journal, "pcipass.journal/v1", "pcipass.journal/v9")},
+		{"another program's file", "root:x:0:0:root:/root:/bin/bash\n"},
+		{"NUL bytes in a line", journal.substr(0, 40) + std::string(8, '\0') + journal.substr(40)},
+		{"empty line", first_line + "\n" + journal.substr(first_line.size())},
+		{"second begin", journal + first_line},
+		{"other transaction", journal + replace_all(last_line, "\"txn\":\"", "\"txn\":\"0")},
+		{"pid beyond pid_t",
+		 std::regex_replace(journal, std::regex("\"pid\":[0-9]+"), "\"pid\":1099511627776")},
+		{"num_vfs beyond 32 bits", replace_all(journal, "\"num_vfs\":null", "\"num_vfs\":8589934592")},
+		{"binary noise", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) + "\n"},
+	};
+
+	for (const auto &[name, content] : cases) {
+		CAPTURE(name);
+		Fixture fixture(catalogue("gpu-workstation"));
+		hardening::write_file(fixture.state_dir + "/journal", content);
+		const auto claims_before = fixture.engine->ownerships();
+		REQUIRE(claims_before);
+
+		auto recovered = fixture.engine->recover(fast_deadlines());
+		REQUIRE_FALSE(recovered);
+		CHECK(recovered.error().code == errc::journal_corrupt);
+		CHECK(recovered.error().message.find('\n') == std::string::npos);
+		CHECK(recovered.error().message.find("is unusable at line ") != std::string::npos);
+		CHECK(fixture.host->log().empty());
+
+		const std::string aside = aside_file(fixture.state_dir);
+		REQUIRE_FALSE(aside.empty());
+		CHECK(recovered.error().message.find(aside) != std::string::npos);
+		CHECK(hardening::read_file(aside) == content);
+		CHECK_FALSE(fs::exists(fixture.state_dir + "/journal"));
+
+		/* Kept aside, it blocks nothing, and nothing else in the state directory changed. */
+		auto again = fixture.engine->recover(fast_deadlines());
+		REQUIRE(again);
+		CHECK(again.value().outcome == Outcome::no_change);
+		CHECK(fixture.engine->ownerships().value() == claims_before.value());
+		CHECK(hardening::read_file(aside) == content);
+	}
+}
+
+TEST_CASE("journal: symlinked journal not followed")
+{
+	Fixture fixture(catalogue("gpu-workstation"));
+	hardening::Sandbox sandbox("chipset");
+	const std::string decoy = sandbox.outside() + "/etc/passwd";
+	const std::string before = hardening::read_file(decoy);
+	REQUIRE(::symlink(decoy.c_str(), (fixture.state_dir + "/journal").c_str()) == 0);
+
+	auto recovered = fixture.engine->recover(fast_deadlines());
+	REQUIRE_FALSE(recovered);
+	CHECK(recovered.error().sys_errno == ELOOP);
+	CHECK(recovered.error().message.find(fixture.state_dir + "/journal") != std::string::npos);
+
+	auto bound = fixture.engine->bind(request({"0000:01:00.0"}));
+	REQUIRE_FALSE(bound);
+	CHECK(bound.error().sys_errno == ELOOP);
+	CHECK(fixture.host->log().empty());
+	CHECK(hardening::read_file(decoy) == before);
+	CHECK(fs::is_symlink(fixture.state_dir + "/journal"));
+}
+
+TEST_CASE("state directory: private modes under any umask")
+{
+	TempDir dir;
+	const std::string state_dir = dir.path() + "/run/pcipass";
+	auto host = sim::Host::create(catalogue("gpu-workstation")).value();
+
+	const mode_t saved = ::umask(0);
+	EngineOptions options;
+	options.state_dir = state_dir;
+	auto engine = Engine::open(*host, options);
+	::umask(saved);
+	REQUIRE_MESSAGE(engine, engine.error().describe());
+
+	::umask(0);
+	auto bound = engine.value()->bind(request({"0000:01:00.0"}));
+	::umask(saved);
+	REQUIRE_MESSAGE(bound, bound.error().describe());
+
+	CHECK(mode_of(dir.path() + "/run") == 0700);
+	CHECK(mode_of(state_dir) == 0700);
+	for (const char *file : {"journal", "lock", "ownership.json"}) {
+		CAPTURE(file);
+		CHECK(mode_of(state_dir + "/" + file) == 0600);
+	}
+}
+
+TEST_CASE("state directory: file, link or foreign owner rejected")
+{
+	auto host = sim::Host::create(catalogue("gpu-workstation")).value();
+	TempDir dir;
+
+	const std::string file = dir.path() + "/file";
+	hardening::write_file(file, "not a directory\n");
+	EngineOptions options;
+	options.state_dir = file;
+	auto on_file = Engine::open(*host, options);
+	REQUIRE_FALSE(on_file);
+	CHECK(on_file.error().code == errc::state_directory_unsafe);
+	CHECK(hardening::read_file(file) == "not a directory\n");
+
+	const std::string target = dir.path() + "/target";
+	REQUIRE(::mkdir(target.c_str(), 0700) == 0);
+	const std::string link = dir.path() + "/link";
+	REQUIRE(::symlink(target.c_str(), link.c_str()) == 0);
+	options.state_dir = link;
+	auto on_link = Engine::open(*host, options);
+	REQUIRE_FALSE(on_link);
+	CHECK(on_link.error().code == errc::state_directory_unsafe);
+	CHECK(fs::is_empty(target));
+
+	const auto user = hardening::unprivileged_user();
+	if (!user) {
+		MESSAGE("not root: cannot test a state directory owned by another user");
+		return;
+	}
+	/* The root-owned directory, opened by an unprivileged process. */
+	const std::string owned = dir.path() + "/owned";
+	REQUIRE(::mkdir(owned.c_str(), 0755) == 0);
+	REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+	auto child = hardening::run_as(*user, [&](std::string &text) {
+		auto simulated = sim::Host::create(catalogue("gpu-workstation"));
+		if (!simulated)
+			return false;
+		EngineOptions foreign;
+		foreign.state_dir = owned;
+		auto opened = Engine::open(*simulated.value(), foreign);
+		if (opened) {
+			text = "a root-owned state directory was accepted";
+			return false;
+		}
+		text = opened.error().describe();
+		return opened.error().code == errc::state_directory_unsafe &&
+		       opened.error().message.find("owned by uid 0") != std::string::npos;
+	});
+	REQUIRE(child);
+	CHECK_MESSAGE(child->first == 0, child->second);
+	CHECK(fs::is_empty(owned));
+}
