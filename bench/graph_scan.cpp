@@ -32,12 +32,14 @@ struct ScanArguments {
 	unsigned runs = 15;
 	unsigned warmup = 2;
 	bool names = true;
+	unsigned threads = 0;
 };
 
 pcipass::ScanOptions scan_options(const ScanArguments &arguments)
 {
 	pcipass::ScanOptions options;
 	options.names = arguments.names;
+	options.threads = arguments.threads;
 	return options;
 }
 
@@ -220,6 +222,9 @@ void add_scan_options(CLI::App &command, ScanArguments &arguments)
 		->capture_default_str();
 	command.add_flag("!--no-names", arguments.names,
 			 "Skip the hardware database lookup of vendor and device names");
+	command.add_option("--threads", arguments.threads,
+			   "Threads that read device directories (ScanOptions::threads; 0: automatic)")
+		->capture_default_str();
 }
 
 } /* namespace */

@@ -5,16 +5,16 @@
  * Memory of one graph snapshot. This program replaces the global operator
  * new and delete to count the heap bytes that C++ code holds, so the bytes a
  * DeviceGraph keeps are those live after the scan minus those live before.
- * The peak RSS of the scan comes from getrusage(). One JSON line on stdout.
+ * The peak RSS is VmHWM of /proc/self/status. One JSON line on stdout.
  */
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <malloc.h>
 #include <new>
 #include <string>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 
@@ -57,26 +57,24 @@ void counted_free(void *block) noexcept
 	std::free(block);
 }
 
-long peak_rss_kib()
+/*
+ * A "Vm...:" line of /proc/self/status in KiB, or -1. VmHWM is the peak of
+ * this program's own address space: getrusage()'s ru_maxrss would also
+ * count the parent's pages that a fork copies before exec.
+ */
+long status_kib(const char *field)
 {
-	struct rusage usage;
-	::getrusage(RUSAGE_SELF, &usage);
-	return usage.ru_maxrss;
-}
-
-/* Resident set size now, from /proc/self/statm, in KiB. */
-long current_rss_kib()
-{
-	FILE *file = std::fopen("/proc/self/statm", "r");
+	FILE *file = std::fopen("/proc/self/status", "r");
 	if (!file)
 		return -1;
-	long pages = 0;
-	long resident = 0;
-	const int fields = std::fscanf(file, "%ld %ld", &pages, &resident);
+	char line[256];
+	long value = -1;
+	const size_t length = std::strlen(field);
+	while (std::fgets(line, sizeof(line), file))
+		if (std::strncmp(line, field, length) == 0 && line[length] == ':')
+			value = std::strtol(line + length + 1, nullptr, 10);
 	std::fclose(file);
-	if (fields != 2)
-		return -1;
-	return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+	return value;
 }
 
 } /* namespace */
@@ -161,7 +159,7 @@ int main(int argc, char **argv)
 	pcipass::ScanOptions options;
 	options.names = names;
 
-	const long rss_before_kib = current_rss_kib();
+	const long rss_before_kib = status_kib("VmRSS");
 	const size_t bytes_before = live_bytes;
 	const size_t blocks_before = live_blocks;
 	const size_t total_before = total_blocks;
@@ -177,7 +175,7 @@ int main(int argc, char **argv)
 	const size_t scan_blocks = total_blocks - total_before;
 	const size_t scan_peak_bytes = peak_bytes - bytes_before;
 	const size_t malloc_after = mallinfo2().uordblks;
-	const long peak_kib = peak_rss_kib();
+	const long peak_kib = status_kib("VmHWM");
 	const size_t functions = graph.value().devices().size();
 
 	/* Everything the snapshot held must come back when it goes. */

@@ -88,6 +88,15 @@ public:
 	std::optional<Device> scan_one(PciAddress address, const std::string &path);
 
 private:
+	/* A directory sys/devices/pciDDDD:BB with its listing. */
+	struct BusRoot {
+		std::unique_ptr<Directory> directory;
+		std::vector<DirEntry> entries;
+	};
+
+	unsigned walk_threads(size_t functions) const;
+	void walk_in_parallel(const std::vector<BusRoot> &roots, unsigned threads,
+			      std::vector<Device> &devices);
 	void scan_tree(Directory &directory, const std::vector<DirEntry> &entries,
 		       const std::vector<PciAddress> &parents, std::vector<Device> &devices);
 	std::optional<Device> scan_device(Directory &directory, PciAddress address,

@@ -3,16 +3,22 @@
  * Copyright (C) 2026 The pcipass authors
  *
  * Reading PCI functions from sysfs. Each device directory is opened once
- * and listed once; only the entries the listing shows are read, each once,
- * relative to the directory descriptor. The nesting of bridges comes for
- * free from walking sys/devices.
+ * and listed once, and only the entries the listing shows are read, each
+ * once, relative to the directory descriptor. The VFs after the first of a
+ * PF are not listed but read by name. The nesting of bridges comes for free
+ * from walking sys/devices, and large hosts are walked by several threads.
  */
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <exception>
+#include <iterator>
 #include <map>
+#include <system_error>
+#include <thread>
 
 #include "graph_internal.hpp"
 #include "sysfs_parse.hpp"
@@ -683,8 +689,10 @@ private:
 			consumer.description = VendorId(identity->vendor).to_string() + ":" +
 					       DeviceId(identity->product).to_string();
 			/* The product string descriptor is optional. */
-			if (auto product = child.value()->read("product", attribute_max))
-				consumer.description += " " + strip_newline(std::move(product).value());
+			if (auto product = child.value()->read("product", attribute_max)) {
+				consumer.description += ' ';
+				consumer.description += strip_newline(std::move(product).value());
+			}
 
 			if (identity->device_class == 9) {
 				consumer.kind = ConsumerKind::usb_hub;
@@ -946,6 +954,89 @@ std::optional<Device> DeviceScanner::scan_vf_by_name(Directory &directory, PciAd
 	return device;
 }
 
+unsigned DeviceScanner::walk_threads(size_t functions) const
+{
+	/* Below this many functions a scan takes about a millisecond, less than starting threads is worth. */
+	constexpr size_t parallel_functions = 256;
+	constexpr unsigned max_threads = 4;
+
+	if (options_.threads > 0)
+		return options_.threads;
+	if (functions < parallel_functions)
+		return 1;
+	return std::clamp(std::thread::hardware_concurrency(), 1u, max_threads);
+}
+
+/*
+ * Walks the trees beneath the bus roots with several scanners at once, one
+ * subtree (a function on a root bus, with everything behind it) at a time.
+ * A PF and its VFs share a parent, so each subtree is read whole by one
+ * scanner, and the scanners share nothing but what they only read.
+ */
+void DeviceScanner::walk_in_parallel(const std::vector<BusRoot> &roots, unsigned threads,
+				     std::vector<Device> &devices)
+{
+	struct Subtree {
+		Directory *bus;
+		DirEntry function;
+	};
+	std::vector<Subtree> subtrees;
+	for (const BusRoot &root : roots)
+		for (const DirEntry &entry : root.entries)
+			if (may_be_directory(entry) && PciAddress::parse(entry.name))
+				subtrees.push_back({root.directory.get(), entry});
+
+	struct Worker {
+		std::vector<Finding> findings;
+		std::vector<Device> devices;
+		std::unique_ptr<DeviceScanner> scanner;
+		std::exception_ptr exception;
+	};
+	std::vector<Worker> workers(std::min<size_t>(threads, std::max<size_t>(subtrees.size(), 1)));
+	for (Worker &worker : workers) {
+		worker.scanner = std::make_unique<DeviceScanner>(host_, options_, context_, worker.findings);
+		worker.scanner->bound_ = bound_;
+		worker.scanner->drivers_listed_ = drivers_listed_;
+	}
+
+	std::atomic<size_t> next{0};
+	auto work = [&](Worker &worker) {
+		try {
+			for (size_t i = next++; i < subtrees.size(); i = next++)
+				worker.scanner->scan_tree(*subtrees[i].bus, {subtrees[i].function}, {},
+							  worker.devices);
+		} catch (...) {
+			worker.exception = std::current_exception();
+		}
+	};
+
+	/* This thread is the first worker, and takes over the subtrees of threads that cannot start. */
+	std::vector<std::thread> helpers;
+	for (size_t i = 1; i < workers.size(); i++) {
+		try {
+			helpers.emplace_back(work, std::ref(workers[i]));
+		} catch (const std::system_error &) {
+			break;
+		}
+	}
+	work(workers[0]);
+	for (std::thread &helper : helpers)
+		helper.join();
+
+	for (Worker &worker : workers) {
+		if (worker.exception)
+			std::rethrow_exception(worker.exception);
+		std::move(worker.devices.begin(), worker.devices.end(), std::back_inserter(devices));
+		std::move(worker.findings.begin(), worker.findings.end(),
+			  std::back_inserter(host_findings_));
+		DeviceScanner &scanner = *worker.scanner;
+		vanished_.insert(scanner.vanished_.begin(), scanner.vanished_.end());
+		pf_of_vf_.insert(scanner.pf_of_vf_.begin(), scanner.pf_of_vf_.end());
+		for (auto &[pf, shared] : scanner.vf_templates_)
+			vf_templates_.insert_or_assign(pf, std::move(shared));
+	}
+}
+
 void DeviceScanner::scan_tree(Directory &directory, const std::vector<DirEntry> &entries,
 			      const std::vector<PciAddress> &parents, std::vector<Device> &devices)
 {
@@ -1051,6 +1142,7 @@ result<std::vector<Device>> DeviceScanner::scan_all()
 
 	auto root = host_.open_dir("sys/devices");
 	auto roots = root ? root.value()->list() : result<std::vector<DirEntry>>(root.error());
+	std::vector<BusRoot> bus_roots;
 	if (roots) {
 		std::vector<std::string> buses;
 		for (const DirEntry &entry : roots.value())
@@ -1067,10 +1159,18 @@ result<std::vector<Device>> DeviceScanner::scan_all()
 					make_finding(bus, "sys/devices/" + bus, root_entries.error()));
 				continue;
 			}
-			scan_tree(*bus_directory.value(), root_entries.value(), {}, devices);
+			bus_roots.push_back({std::move(bus_directory).value(), std::move(root_entries).value()});
 		}
 	} else {
 		host_findings_.push_back(make_finding("devices", "sys/devices", roots.error()));
+	}
+
+	const unsigned threads = walk_threads(on_bus.size());
+	if (threads > 1) {
+		walk_in_parallel(bus_roots, threads, devices);
+	} else {
+		for (const BusRoot &bus_root : bus_roots)
+			scan_tree(*bus_root.directory, bus_root.entries, {}, devices);
 	}
 
 	for (Device &device : devices) {

@@ -201,6 +201,12 @@ struct ScanOptions {
 	 * itself records for every VF; that saves two file reads per VF.
 	 */
 	bool read_every_vf = false;
+	/*
+	 * Threads that read device directories at once. 0 picks one per CPU,
+	 * at most 4, on hosts with 256 functions or more, and one thread on
+	 * smaller hosts. The snapshot is the same for every value.
+	 */
+	unsigned threads = 0;
 };
 
 /*
