@@ -10,13 +10,11 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
-#include <stdlib.h>
-
+#include "invariant.hpp"
 #include "pcipass.h"
 
 namespace {
@@ -30,7 +28,8 @@ void check(int status, bool has_output)
 }
 
 struct Fixture {
-	std::filesystem::path scratch;
+	/* fsync in the journal costs nothing on tmpfs. */
+	fuzz::ScratchDirectory scratch{"pcipass-fuzz-capi-sim"};
 	pcipass_host *sim = nullptr;
 	pcipass_engine *engine = nullptr;
 
@@ -40,13 +39,8 @@ struct Fixture {
 		std::stringstream topology;
 		topology << file.rdbuf();
 
-		/* fsync in the journal costs nothing on tmpfs. */
-		char dir[] = "/dev/shm/pcipass-fuzz-XXXXXX";
-		if (!mkdtemp(dir))
-			std::abort();
-		scratch = dir;
 		if (pcipass_sim_new(topology.str().c_str(), nullptr, &sim, nullptr) ||
-		    pcipass_engine_open(sim, (scratch / "state").c_str(), &engine, nullptr))
+		    pcipass_engine_open(sim, (scratch.path() / "state").c_str(), &engine, nullptr))
 			std::abort();
 	}
 
@@ -54,8 +48,6 @@ struct Fixture {
 	{
 		pcipass_engine_close(engine);
 		pcipass_host_close(sim);
-		std::error_code ignored;
-		std::filesystem::remove_all(scratch, ignored);
 	}
 };
 

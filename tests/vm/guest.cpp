@@ -184,4 +184,21 @@ std::vector<std::string> group_members(unsigned group)
 
 } /* namespace sysfs */
 
+namespace machine {
+
+std::string display() { return sysfs::find_device("1234", "1111"); }
+std::string audio() { return sysfs::find_device("8086", "2668"); }
+std::string xhci() { return sysfs::find_device("1b36", "000d"); }
+std::string nic() { return sysfs::find_device("8086", "10d3"); }
+std::string nvme() { return sysfs::find_device("1b36", "0010"); }
+std::string pci_bridge() { return sysfs::find_device("1b36", "000e"); }
+std::string e1000(unsigned index) { return sysfs::find_device("8086", "100e", index); }
+
+std::string driver_of(const std::string &address)
+{
+	return sysfs::link_name(sysfs::device_path(address, "driver")).value_or("");
+}
+
+} /* namespace machine */
+
 } /* namespace guest */

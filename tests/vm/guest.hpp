@@ -74,4 +74,21 @@ std::vector<std::string> group_members(unsigned group);
 
 } /* namespace sysfs */
 
+/* The test machine's emulated PCI functions, by vendor and device ID (tests/vm/run sets them up). */
+namespace machine {
+
+std::string display();
+std::string audio();
+std::string xhci();
+std::string nic();
+std::string nvme();
+std::string pci_bridge();
+/* The index-th of the two e1000 NICs behind the PCIe-to-PCI bridge. */
+std::string e1000(unsigned index);
+
+/* The name of the driver a function is bound to, or "" when it has none. */
+std::string driver_of(const std::string &address);
+
+} /* namespace machine */
+
 } /* namespace guest */

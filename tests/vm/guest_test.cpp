@@ -33,6 +33,7 @@
 #include "guest.hpp"
 
 using namespace guest;
+using namespace guest::machine;
 using namespace std::chrono_literals;
 
 namespace {
@@ -59,19 +60,6 @@ constexpr Expected expected_devices[] = {
 	{"ICH9 SATA", "8086", "2922", 1, "ahci"},
 	{"ICH9 SMBus", "8086", "2930", 1, "i801_smbus"},
 };
-
-std::string display() { return sysfs::find_device("1234", "1111"); }
-std::string audio() { return sysfs::find_device("8086", "2668"); }
-std::string xhci() { return sysfs::find_device("1b36", "000d"); }
-std::string nic() { return sysfs::find_device("8086", "10d3"); }
-std::string nvme() { return sysfs::find_device("1b36", "0010"); }
-std::string pci_bridge() { return sysfs::find_device("1b36", "000e"); }
-std::string e1000(unsigned index) { return sysfs::find_device("8086", "100e", index); }
-
-std::string driver_of(const std::string &address)
-{
-	return sysfs::link_name(sysfs::device_path(address, "driver")).value_or("");
-}
 
 /* The address of the nearest bridge above a device, from its real sysfs path. */
 std::string parent_of(const std::string &address)
