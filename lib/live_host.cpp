@@ -279,8 +279,13 @@ public:
 		const ComponentName file(name);
 		const ErrorPath path{path_, name};
 
-		/* Attributes are regular files, never links: O_NOFOLLOW keeps reads beneath. */
-		UniqueFd fd(::openat(fd_.get(), file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+		/*
+		 * Attributes are regular files, never links: O_NOFOLLOW keeps reads
+		 * beneath. O_NONBLOCK, which sysfs and regular files ignore, keeps a
+		 * FIFO planted in a tree from blocking the open or the read.
+		 */
+		UniqueFd fd(::openat(fd_.get(), file.c_str(),
+				     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
 		if (!fd.valid())
 			return io_error(errno, "opening", path.str());
 
@@ -552,7 +557,8 @@ result<std::string> LiveHost::read(std::string_view path, size_t max_size)
 	BOOST_OUTCOME_TRY(check_relative_path(path));
 
 	Resolver resolver(root_fd_, options_.use_openat2);
-	BOOST_OUTCOME_TRY(auto fd, resolver.open(path, O_RDONLY));
+	/* O_NONBLOCK: as in LiveDirectory::read, a FIFO must not block. */
+	BOOST_OUTCOME_TRY(auto fd, resolver.open(path, O_RDONLY | O_NONBLOCK));
 	return read_fd(fd.get(), max_size, ErrorPath{path, {}});
 }
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -283,4 +284,28 @@ TEST_CASE("host: the root must be an existing directory")
 	REQUIRE_FALSE(missing);
 	CHECK(missing.error().code == errc::not_found);
 	CHECK(missing.error().message.find("--root") != std::string::npos);
+}
+
+TEST_CASE("host: a FIFO in place of an attribute reads as empty")
+{
+	Sandbox sandbox;
+	const fs::path device = sandbox.root() / "sys/devices/pci0000:00/0000:00:01.0";
+	REQUIRE(::mkfifo((device / "config").c_str(), 0600) == 0);
+	REQUIRE(::mkfifo((sandbox.root() / "sys/cmdline").c_str(), 0600) == 0);
+
+	/* Without O_NONBLOCK each read would wait for a writer forever. */
+	for (bool use_openat2 : {true, false}) {
+		CAPTURE(use_openat2);
+		auto host = open_host(sandbox, use_openat2);
+
+		auto content = host->read("sys/cmdline");
+		REQUIRE(content);
+		CHECK(content.value().empty());
+
+		auto directory = host->open_dir("sys/devices/pci0000:00/0000:00:01.0");
+		REQUIRE(directory);
+		auto config = directory.value()->read("config");
+		REQUIRE(config);
+		CHECK(config.value().empty());
+	}
 }

@@ -148,3 +148,39 @@ TEST_CASE("pcipassctl: a live root asks first and refuses without an answer")
 	CHECK(after == before);
 	CHECK_FALSE(std::filesystem::exists(dir.path() + "/state/journal"));
 }
+
+TEST_CASE("pcipassctl: mistyped reconcile entries and owners change nothing")
+{
+	TempDir dir;
+	const std::string file = copy_topology(dir, "gpu-workstation");
+	const std::string state = "--state-dir " + dir.path() + "/state";
+
+	const Output bound = pcipassctl("--sim " + file + " " + state + " bind 0000:00:14.0 --owner a --yes");
+	REQUIRE_MESSAGE(bound.status == 0, bound.text);
+
+	/* Each of these once read as a release of 00:14.0. */
+	const std::string desired = dir.path() + "/desired.json";
+	for (const char *entry : {R"({"device": "0000:00:14.0", "driver": ["vfio-pci"], "owner": "a"})",
+				  R"({"device": "0000:00:14.0", "driver": 5, "owner": "a"})",
+				  R"({"device": "0000:00:14.0", "driver": "vfio-pci", "owner": 7})",
+				  R"({"device": "0000:00:14.0", "driver": "vfio-pci", "owner": "a", "extra": 1})"}) {
+		CAPTURE(std::string(entry));
+		std::ofstream(desired, std::ios::trunc) << "[" << entry << "]";
+		const Output refused = pcipassctl("--sim " + file + " " + state + " reconcile " + desired);
+		CHECK(refused.status == 1);
+		CHECK_MESSAGE(refused.text.find("entry 0 of '" + desired + "'") != std::string::npos,
+			      refused.text);
+		CHECK(refused.text.find("nothing was changed") != std::string::npos);
+		CHECK(driver_in(file, "0000:00:14.0") == "vfio-pci");
+	}
+
+	/* Quoted for /bin/sh: an empty owner and one with a newline in it. */
+	for (const std::string owner : {"''", "'a\nbind: committed'"}) {
+		CAPTURE(owner);
+		const Output refused = pcipassctl("--sim " + file + " " + state +
+						  " bind 0000:00:16.0 --yes --owner " + owner);
+		CHECK(refused.status == 1);
+		CHECK_MESSAGE(refused.text.find("invalid owner") != std::string::npos, refused.text);
+		CHECK(driver_in(file, "0000:00:16.0") != "vfio-pci");
+	}
+}
