@@ -9,10 +9,25 @@
 
 namespace pcipassctl {
 
+namespace {
+
+/*
+ * C0 controls but newline and tab. These are also the bytes that JSON must
+ * escape, so JSON output never reaches this path.
+ * NOTE: DEL and C1 controls encoded in UTF-8 (0xc2 0x80 to 0xc2 0x9f) pass
+ * through unescaped, because "\xNN" in JSON output would make it invalid.
+ */
+bool needs_escape(unsigned char byte)
+{
+	return byte < 0x20 && byte != '\n' && byte != '\t';
+}
+
+} /* namespace */
+
 bool EscapingBuffer::put(char c)
 {
 	const auto byte = static_cast<unsigned char>(c);
-	if (byte >= 0x20 || c == '\n' || c == '\t')
+	if (!needs_escape(byte))
 		return target_->sputc(c) != traits_type::eof();
 
 	static constexpr char digits[] = "0123456789abcdef";
@@ -34,8 +49,7 @@ std::streamsize EscapingBuffer::xsputn(const char *text, std::streamsize count)
 		/* Plain runs go through in one call; only control bytes take the slow path. */
 		std::streamsize run = 0;
 		while (done + run < count) {
-			const auto byte = static_cast<unsigned char>(text[done + run]);
-			if (byte < 0x20 && byte != '\n' && byte != '\t')
+			if (needs_escape(static_cast<unsigned char>(text[done + run])))
 				break;
 			run++;
 		}
