@@ -27,6 +27,7 @@
 #include <pcipass/transaction.hpp>
 #include <pcipass/watch.hpp>
 
+#include "json_fields.hpp"
 #include "pcipass.h"
 
 /* The library is built with hidden visibility; only these functions leave it. */
@@ -78,9 +79,7 @@ result<boost::json::value> parse_argument(const char *json, std::string_view wha
 /* Checks the "schema" field of an input document: absent or the expected one. */
 result<void> check_schema(const boost::json::object &object, std::string_view schema);
 
-/* Rejects a field that is not in known, so that a misspelt option is not silently ignored. */
-result<void> check_fields(const boost::json::object &object,
-			  std::initializer_list<std::string_view> known, std::string_view what);
+using detail::check_fields;
 
 /*
  * Parses a JSON argument that must be an object of the given schema with

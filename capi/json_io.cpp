@@ -29,30 +29,6 @@ result<void> check_schema(const boost::json::object &object, std::string_view sc
 	return success();
 }
 
-result<void> check_fields(const boost::json::object &object,
-			  std::initializer_list<std::string_view> known, std::string_view what)
-{
-	for (const auto &entry : object) {
-		const std::string_view key(entry.key());
-		if (key == "schema")
-			continue;
-
-		bool found = false;
-		for (std::string_view name : known)
-			found = found || name == key;
-		if (found)
-			continue;
-
-		std::string names;
-		for (std::string_view name : known)
-			names += (names.empty() ? "" : ", ") + std::string(name);
-		return make_error(errc::invalid_argument,
-				  std::string(what) + " has an unknown field " +
-					  detail::json_quote(key) + "; the known fields are " + names);
-	}
-	return success();
-}
-
 result<boost::json::object> parse_input(const char *json, std::string_view what,
 					std::string_view schema,
 					std::initializer_list<std::string_view> known)

@@ -154,40 +154,6 @@ result<Request> parse_request(const char *request_json)
 	return request;
 }
 
-/* One entry of a desired set. A null driver requests the state before the claim. */
-result<Desired> parse_desired_entry(const json::value &value, size_t index)
-{
-	const std::string where = "desired[" + std::to_string(index) + "]";
-	const json::object *object = value.if_object();
-	if (!object)
-		return make_error(errc::invalid_argument,
-				  where + " must be an object with \"device\", \"driver\" and \"owner\"");
-
-	BOOST_OUTCOME_TRY(check_fields(*object, {"device", "driver", "owner"}, where));
-
-	BOOST_OUTCOME_TRY(auto device, detail::string_field(*object, "device", where));
-	if (!device)
-		return make_error(errc::invalid_argument, where + " has no \"device\"");
-
-	Desired desired;
-	BOOST_OUTCOME_TRY(desired.device, PciAddress::parse(*device));
-
-	const json::value *driver = object->if_contains("driver");
-	if (driver && driver->is_null()) {
-		desired.driver.clear();
-	} else {
-		BOOST_OUTCOME_TRY(auto name, detail::string_field(*object, "driver", where));
-		if (name)
-			desired.driver = *name;
-	}
-
-	BOOST_OUTCOME_TRY(auto owner, detail::string_field(*object, "owner", where));
-	if (owner)
-		desired.owner = *owner;
-
-	return desired;
-}
-
 struct DesiredSet {
 	std::vector<Desired> desired;
 	RequestOptions options;
@@ -205,7 +171,8 @@ result<DesiredSet> parse_desired_set(const char *desired_json)
 
 	DesiredSet set;
 	for (size_t i = 0; i < entries->size(); i++) {
-		BOOST_OUTCOME_TRY(auto desired, parse_desired_entry((*entries)[i], i));
+		BOOST_OUTCOME_TRY(auto desired,
+				   detail::desired_from_json((*entries)[i], "desired[" + std::to_string(i) + "]", {}));
 		set.desired.push_back(std::move(desired));
 	}
 

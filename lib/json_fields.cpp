@@ -126,4 +126,28 @@ result<void> check_type_meta(const boost::json::object &object, std::string_view
 	return success();
 }
 
+result<void> check_fields(const boost::json::object &object,
+			  std::initializer_list<std::string_view> known, std::string_view what)
+{
+	for (const auto &entry : object) {
+		const std::string_view key(entry.key());
+		if (key == "schema")
+			continue;
+
+		bool found = false;
+		for (std::string_view name : known)
+			found = found || name == key;
+		if (found)
+			continue;
+
+		std::string names;
+		for (std::string_view name : known)
+			names += (names.empty() ? "" : ", ") + std::string(name);
+		return make_error(errc::invalid_argument,
+				  std::string(what) + " has an unknown field " +
+					  json_quote(key) + "; the known fields are " + names);
+	}
+	return success();
+}
+
 } /* namespace pcipass::detail */

@@ -9,6 +9,7 @@
 
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,13 @@ result<const boost::json::object *> as_object(const boost::json::value &value,
  * Checks apiVersion and kind when present: typed Go clients leave them
  * empty in objects they return, so absence is accepted.
  */
+/*
+ * Rejects a field that is not in known (besides "schema"), so that a
+ * misspelt option is not silently ignored.
+ */
+result<void> check_fields(const boost::json::object &object,
+			  std::initializer_list<std::string_view> known, std::string_view what);
+
 result<void> check_type_meta(const boost::json::object &object, std::string_view api_version,
 			     std::string_view kind);
 

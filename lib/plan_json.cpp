@@ -11,6 +11,7 @@
 
 #include <pcipass/plan.hpp>
 
+#include "json_fields.hpp"
 #include "plan_json.hpp"
 
 namespace json = boost::json;
@@ -232,6 +233,39 @@ result<std::vector<Ownership>> ownerships_from_json_value(const json::value &val
 		claims.push_back(std::move(claim));
 	}
 	return claims;
+}
+
+result<Desired> desired_from_json(const json::value &value, std::string_view where,
+				  const Desired &defaults)
+{
+	const json::object *object = value.if_object();
+	if (!object)
+		return make_error(errc::invalid_argument,
+				  std::string(where) + " must be an object with \"device\", \"driver\" and \"owner\"");
+
+	BOOST_OUTCOME_TRY(check_fields(*object, {"device", "driver", "owner"}, where));
+
+	BOOST_OUTCOME_TRY(auto device, string_field(*object, "device", where));
+	if (!device)
+		return make_error(errc::invalid_argument, std::string(where) + " has no \"device\"");
+
+	Desired desired = defaults;
+	BOOST_OUTCOME_TRY(desired.device, PciAddress::parse(*device));
+
+	const json::value *driver = object->if_contains("driver");
+	if (driver && driver->is_null()) {
+		desired.driver.clear();
+	} else {
+		BOOST_OUTCOME_TRY(auto name, string_field(*object, "driver", where));
+		if (name)
+			desired.driver = *name;
+	}
+
+	BOOST_OUTCOME_TRY(auto owner, string_field(*object, "owner", where));
+	if (owner)
+		desired.owner = *owner;
+
+	return desired;
 }
 
 } /* namespace pcipass::detail */

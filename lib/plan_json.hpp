@@ -8,6 +8,7 @@
 #pragma once
 
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -26,5 +27,14 @@ boost::json::value ownerships_to_json_value(std::span<const Ownership> claims);
 
 result<DeviceState> state_from_json(const boost::json::value &value) noexcept;
 result<std::vector<Ownership>> ownerships_from_json_value(const boost::json::value &value) noexcept;
+
+/*
+ * Parses one {device, driver, owner} entry of a desired set. A null driver
+ * requests the state before the claim, and a missing driver or owner takes
+ * the one in defaults. An unknown field or a value that is not a string is
+ * invalid_argument, named by where (such as "desired[0]").
+ */
+result<Desired> desired_from_json(const boost::json::value &value, std::string_view where,
+				  const Desired &defaults);
 
 } /* namespace pcipass::detail */

@@ -21,6 +21,7 @@
 #include <pcipass/transaction.hpp>
 
 #include "commands.hpp"
+#include "plan_json.hpp"
 
 namespace json = boost::json;
 
@@ -372,45 +373,18 @@ pcipass::result<std::vector<pcipass::Desired>> load_desired(const std::string &f
 						   "(or an object with it under \"desired\")",
 					   {}, file);
 
-	/* A mistyped entry must fail here: a driver that is not a string must not read as a release. */
-	auto invalid = [&](size_t index, const std::string &problem) {
-		return pcipass::make_error(pcipass::errc::invalid_argument,
-					   "entry " + std::to_string(index) + " of '" + file + "' " + problem +
-						   "; nothing was changed",
-					   {}, file);
-	};
-
 	std::vector<pcipass::Desired> desired;
 	for (size_t index = 0; index < entries->size(); index++) {
-		const json::object *object = (*entries)[index].if_object();
-		if (!object)
-			return invalid(index, "is not an object of {device, driver, owner}");
-		for (const auto &field : *object)
-			if (field.key() != "device" && field.key() != "driver" && field.key() != "owner")
-				return invalid(index, "has an unknown field \"" + std::string(field.key()) +
-							      "\" (expected device, driver and owner)");
-
-		const json::value *device = object->if_contains("device");
-		if (!device || !device->is_string())
-			return invalid(index, "lacks a \"device\" string");
-		BOOST_OUTCOME_TRY(auto address, pcipass::PciAddress::parse(device->get_string()));
-
-		pcipass::Desired item{address, options.driver, options.owner};
-		if (const json::value *driver = object->if_contains("driver")) {
-			/* null requests the state before the claim. */
-			if (driver->is_null())
-				item.driver.clear();
-			else if (driver->is_string())
-				item.driver = std::string(driver->get_string());
-			else
-				return invalid(index, "has a \"driver\" that is neither a string nor null");
+		auto item = pcipass::detail::desired_from_json(
+			(*entries)[index], "desired[" + std::to_string(index) + "]",
+			{{}, options.driver, options.owner});
+		if (!item) {
+			pcipass::Error error = item.error();
+			error.message = "'" + file + "': " + error.message + "; nothing was changed";
+			error.path = file;
+			return error;
 		}
-		if (const json::value *owner = object->if_contains("owner")) {
-			if (!owner->is_string())
-				return invalid(index, "has an \"owner\" that is not a string");
-			item.owner = std::string(owner->get_string());
-		}
-		desired.push_back(std::move(item));
+		desired.push_back(std::move(item).value());
 	}
 	return desired;
 }

@@ -168,8 +168,8 @@ TEST_CASE("pcipassctl: mistyped reconcile entries and owners change nothing")
 		std::ofstream(desired, std::ios::trunc) << "[" << entry << "]";
 		const Output refused = pcipassctl("--sim " + file + " " + state + " reconcile " + desired);
 		CHECK(refused.status == 1);
-		CHECK_MESSAGE(refused.text.find("entry 0 of '" + desired + "'") != std::string::npos,
-			      refused.text);
+		CHECK_MESSAGE(refused.text.find("'" + desired + "': ") != std::string::npos, refused.text);
+		CHECK(refused.text.find("desired[0]") != std::string::npos);
 		CHECK(refused.text.find("nothing was changed") != std::string::npos);
 		CHECK(driver_in(file, "0000:00:14.0") == "vfio-pci");
 	}
