@@ -2,8 +2,8 @@
 /*
  * Copyright (C) 2026 The pcipass authors
  *
- * Helpers for the hardening tests. A sandbox holds a materialized host root
- * with decoy files beside it that pcipass must never touch. A picture
+ * Helpers for the hardening tests. A sandbox contains a materialized host
+ * root with decoy files beside it that pcipass must never touch. A picture
  * records a directory byte for byte. Programs and code run in a child
  * process, optionally as another user, with their output captured.
  */
@@ -24,11 +24,12 @@
 namespace hardening {
 
 /*
- * A temporary directory holding:
- *   root/     a materialized catalogue topology, the host root
+ * A temporary directory that contains:
+ *   root/     a materialized catalogue topology, the host root.
  *   outside/  decoys beside the root: a device directory, bind and unbind
- *             files, and etc/passwd, all of which must stay byte-identical
- *   state/    where tests put the transaction state directory (not created)
+ *             files, and etc/passwd. Each must stay byte-identical.
+ *   state/    where tests put the transaction state directory. It is not
+ *             created.
  * Readable by every user, so a child process that dropped root can use it.
  */
 class Sandbox

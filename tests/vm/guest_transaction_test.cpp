@@ -220,9 +220,8 @@ std::string vf_of(const std::string &pf, unsigned n)
 
 /*
  * Creates count VFs that stay without a driver. QEMU's NVMe VFs bind to
- * nvme, whose initialisation of them fails and which then lets them go a
- * moment later; autoprobe off keeps them still while a test compares
- * states.
+ * nvme, which fails to initialise them and unbinds them a moment later.
+ * Autoprobe off keeps their state fixed while a test compares states.
  */
 void create_vfs(const std::string &pf, unsigned count)
 {
@@ -437,9 +436,9 @@ TEST_CASE("transaction: a pf with live vfs is refused")
 namespace {
 
 /*
- * Forks a VFIO user that attaches the group to a new container, which is
- * what claims it (a plain open of /dev/vfio/N does not), and waits until
- * it has. The child holds the group until it is killed.
+ * Forks a VFIO user that attaches the group to a new container and waits
+ * until it has. Attaching is what claims the group, because a plain open
+ * of /dev/vfio/N does not. The child keeps the group until it is killed.
  */
 void hold_group(Child &child, unsigned group)
 {
@@ -558,7 +557,8 @@ bool kill_bind_at(const pcipass::Request &request, unsigned stop)
 		CHECK(WTERMSIG(status) == SIGKILL);
 		return true;
 	}
-	CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+	CHECK(WIFEXITED(status));
+	CHECK(WEXITSTATUS(status) == 0);
 	return false;
 }
 
@@ -616,7 +616,7 @@ void bind_in_child(Child &child, const int start[2], const pcipass::Request &req
 	REQUIRE(child.pid >= 0);
 	if (child.pid != 0)
 		return;
-	/* Only the parent may hold the write end, or closing it wakes nobody. */
+	/* Only the parent may keep the write end open, or closing it wakes no reader. */
 	::close(start[1]);
 	const int start_fd = start[0];
 	auto host = pcipass::LiveHost::open("/");
