@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <initializer_list>
 #include <string>
@@ -192,8 +193,12 @@ void check_hostdev(const std::string &text)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* The C ABI takes NUL-terminated strings; an embedded NUL ends the input early. */
-	const std::string text(reinterpret_cast<const char *>(data), size);
+	/*
+	 * The C ABI takes NUL-terminated strings, so the library sees the bytes
+	 * before the first NUL; the invariants must judge those same bytes.
+	 */
+	const char *bytes = reinterpret_cast<const char *>(data);
+	const std::string text(bytes, strnlen(bytes, size));
 
 	check_objects(text);
 	check_validate(text);
