@@ -27,6 +27,7 @@
 #include <pcipass/host.hpp>
 #include <pcipass/transaction.hpp>
 
+#include "bounded_call.hpp"
 #include "guest.hpp"
 #include "support.hpp"
 
@@ -353,14 +354,21 @@ std::string batch_of_vfs(pcipass::Engine &engine, pcipass::Host &host, const pci
 /*
  * Measures costs inside a transaction that the floor does not pay. One is
  * a full scan, with and without looking for holders of the /dev/vfio
- * nodes. The other is the hand-off of one call to a fresh thread, which is
- * how pcipass bounds each write with a deadline.
+ * nodes. The other is the hand-off of one call to the worker thread that
+ * bounds each write with a deadline.
  */
 void measure_overheads(pcipass::Host &host)
 {
 	std::vector<double> scan_ns, scan_without_holders_ns, handoff_ns;
 	pcipass::ScanOptions without_holders;
 	without_holders.holders = false;
+	pcipass::detail::CallWorkers workers;
+	pcipass::detail::AbandonedCalls abandoned;
+
+	/* The first call starts the worker, as the first write of a process does. */
+	if (!pcipass::detail::call_with_deadline([]() -> pcipass::result<void> { return pcipass::success(); },
+						 std::chrono::seconds(10), "", workers, abandoned))
+		return;
 
 	for (unsigned round = 0; round < rounds; round++) {
 		auto start = bench::Clock::now();
@@ -373,19 +381,11 @@ void measure_overheads(pcipass::Host &host)
 			return;
 		scan_without_holders_ns.push_back(static_cast<double>(bench::elapsed_ns(start)));
 
-		std::mutex mutex;
-		std::condition_variable finished_cv;
-		bool finished = false;
 		start = bench::Clock::now();
-		std::thread([&] {
-			std::lock_guard lock(mutex);
-			finished = true;
-			finished_cv.notify_all();
-		}).detach();
-		{
-			std::unique_lock lock(mutex);
-			finished_cv.wait(lock, [&] { return finished; });
-		}
+		if (!pcipass::detail::call_with_deadline([]() -> pcipass::result<void> { return pcipass::success(); },
+							 std::chrono::seconds(10), "", workers,
+							 abandoned))
+			return;
 		handoff_ns.push_back(static_cast<double>(bench::elapsed_ns(start)));
 	}
 

@@ -14,7 +14,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pthread.h>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include <pcipass/error.hpp>
@@ -51,13 +53,62 @@ private:
 	mutable std::vector<std::shared_ptr<PendingCall>> calls_;
 };
 
+struct WorkerState;
+
 /*
- * Runs call on a worker thread and waits up to timeout. On time, returns
- * its result, or rethrows its exception on this thread. Past the deadline,
- * registers the call in abandoned and returns errc::timed_out; the worker
- * goes on and ends whenever the call returns.
+ * Long-lived threads that run bounded calls, so that a call costs a hand-off
+ * through a condition variable instead of a thread start. A call takes an
+ * idle worker or starts one, so that no call waits behind another. A worker
+ * whose call passed its deadline leaves the pool and ends when that call
+ * returns. Thread-safe.
+ */
+class CallWorkers
+{
+public:
+	CallWorkers();
+
+	/*
+	 * Stops and joins the idle workers. A worker still inside an
+	 * abandoned call is already detached and outlives the pool.
+	 */
+	~CallWorkers();
+
+	CallWorkers(const CallWorkers &) = delete;
+	CallWorkers &operator=(const CallWorkers &) = delete;
+
+	/* Threads started so far, for tests and benchmarks. */
+	size_t started() const;
+
+private:
+	struct Worker {
+		std::shared_ptr<WorkerState> state;
+		pthread_t thread;
+	};
+
+	friend result<void> call_with_deadline(std::function<result<void>()> call,
+					       std::chrono::milliseconds timeout,
+					       const std::string &device, CallWorkers &workers,
+					       AbandonedCalls &abandoned);
+
+	result<Worker> take(const std::string &device);
+	void give_back(Worker worker);
+	void forget_after_fork();
+
+	mutable std::mutex mutex_;
+	pid_t pid_;
+	std::vector<Worker> idle_;
+	size_t started_ = 0;
+};
+
+/*
+ * Runs call on a worker thread of workers and waits up to timeout. On time,
+ * returns its result, or rethrows its exception on this thread. Past the
+ * deadline, registers the call in abandoned and returns errc::timed_out;
+ * the worker goes on and ends whenever the call returns, and the next call
+ * gets another worker.
  */
 result<void> call_with_deadline(std::function<result<void>()> call, std::chrono::milliseconds timeout,
-				const std::string &device, AbandonedCalls &abandoned);
+				const std::string &device, CallWorkers &workers,
+				AbandonedCalls &abandoned);
 
 } /* namespace pcipass::detail */

@@ -158,10 +158,10 @@ std::string describe_state(const DeviceState &state)
 	return text;
 }
 
-Executor::Executor(Host &host, const Deadlines &deadlines, AbandonedCalls &abandoned,
-		   Journal &journal, Observer *observer, Report &report)
-	: host_(host), deadlines_(deadlines), abandoned_(abandoned), journal_(journal),
-	  observer_(observer), report_(report)
+Executor::Executor(Host &host, const Deadlines &deadlines, CallWorkers &workers,
+		   AbandonedCalls &abandoned, Journal &journal, Observer *observer, Report &report)
+	: host_(host), deadlines_(deadlines), workers_(workers), abandoned_(abandoned),
+	  journal_(journal), observer_(observer), report_(report)
 {
 }
 
@@ -178,7 +178,7 @@ result<void> Executor::write(const Step &step, const std::string &path, const st
 
 	Host &host = host_;
 	auto written = call_with_deadline([&host, path, value]() { return host.write(path, value); },
-					  deadlines_.write, step.device, abandoned_);
+					  deadlines_.write, step.device, workers_, abandoned_);
 	if (written) {
 		PCIPASS_LOG(txn, debug, "wrote '" + path + "'");
 		return success();
@@ -204,7 +204,7 @@ result<void> Executor::load_module(const Step &step, const std::string &module)
 
 	Host &host = host_;
 	auto loaded = call_with_deadline([&host, module]() { return host.load_module(module); },
-					 deadlines_.write, step.device, abandoned_);
+					 deadlines_.write, step.device, workers_, abandoned_);
 	if (loaded)
 		return success();
 

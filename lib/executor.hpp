@@ -44,8 +44,8 @@ struct Stranded {
 class Executor
 {
 public:
-	Executor(Host &host, const Deadlines &deadlines, AbandonedCalls &abandoned, Journal &journal,
-		 Observer *observer, Report &report);
+	Executor(Host &host, const Deadlines &deadlines, CallWorkers &workers,
+		 AbandonedCalls &abandoned, Journal &journal, Observer *observer, Report &report);
 
 	/* Lets bind steps load the target driver's module again when it vanished. */
 	void allow_module_reload(std::string driver, std::string module);
@@ -94,6 +94,7 @@ private:
 
 	Host &host_;
 	const Deadlines &deadlines_;
+	CallWorkers &workers_;
 	AbandonedCalls &abandoned_;
 	Journal &journal_;
 	Observer *observer_;

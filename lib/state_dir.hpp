@@ -27,6 +27,8 @@ struct ProcessState {
 	std::timed_mutex transaction_mutex;
 	/* Writes that passed their deadline and still run on a worker thread. */
 	AbandonedCalls abandoned;
+	/* The threads that make the writes, kept between transactions. */
+	CallWorkers workers;
 };
 
 class StateDir

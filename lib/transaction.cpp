@@ -367,8 +367,8 @@ result<Report> Engine::Impl::execute(const Plan &plan, const std::vector<Ownersh
 	BOOST_OUTCOME_TRY(journal.begin(report.transaction, plan.operation, plan.owner, plan.driver,
 					units));
 
-	Executor executor(host, plan.options.deadlines, dir->process().abandoned, journal, observer,
-			  report);
+	Executor executor(host, plan.options.deadlines, dir->process().workers,
+			  dir->process().abandoned, journal, observer, report);
 	if (plan.options.allow_module_load && !plan.driver.empty())
 		executor.allow_module_reload(plan.driver,
 					     module_for_driver(plan.driver, plan.options.module));
@@ -453,7 +453,8 @@ result<Report> Engine::Impl::recover_locked(const Deadlines &deadlines, Observer
 		return finish(std::move(report), observer);
 	}
 
-	Executor executor(host, deadlines, dir->process().abandoned, journal, observer, report);
+	Executor executor(host, deadlines, dir->process().workers, dir->process().abandoned, journal,
+			  observer, report);
 	executor.set_next_seq(state.last_seq);
 
 	/*
