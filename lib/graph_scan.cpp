@@ -1041,14 +1041,19 @@ void DeviceScanner::scan_tree(Directory &directory, const std::vector<DirEntry> 
 			      const std::vector<PciAddress> &parents, std::vector<Device> &devices)
 {
 	for (const auto &[address, name] : child_functions(entries)) {
-		auto child = directory.open(name);
+		/*
+		 * A VF read by name needs no descriptor of its own: its files open
+		 * through this directory, which saves an open and a close per VF.
+		 */
+		const VfTemplate *shared = by_name_template(address);
+		auto child = shared ? directory.open_deferred(name) : directory.open(name);
 		if (!child) {
 			record_vanished(address, directory.path() + "/" + name, child.error());
 			continue;
 		}
 
 		/* VFs have no functions beneath them. */
-		if (const VfTemplate *shared = by_name_template(address)) {
+		if (shared) {
 			if (auto device = scan_vf_by_name(*child.value(), address, parents, *shared)) {
 				devices.push_back(std::move(*device));
 				continue;

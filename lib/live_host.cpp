@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -257,7 +258,15 @@ class LiveDirectory final : public Directory
 public:
 	LiveDirectory(UniqueFd fd, std::string path, int root_fd, bool use_openat2,
 		      bool greedy_readdir)
-		: fd_(std::move(fd)), path_(std::move(path)), root_fd_(root_fd),
+		: fd_(std::make_shared<UniqueFd>(std::move(fd))), path_(std::move(path)),
+		  root_fd_(root_fd), use_openat2_(use_openat2), greedy_readdir_(greedy_readdir)
+	{
+	}
+
+	/* The subdirectory name of parent, opened only when a call needs its own descriptor. */
+	LiveDirectory(std::shared_ptr<UniqueFd> parent, std::string_view name, std::string path,
+		      int root_fd, bool use_openat2, bool greedy_readdir)
+		: parent_(std::move(parent)), name_(name), path_(std::move(path)), root_fd_(root_fd),
 		  use_openat2_(use_openat2), greedy_readdir_(greedy_readdir)
 	{
 	}
@@ -266,11 +275,13 @@ public:
 
 	result<std::vector<DirEntry>> list() override
 	{
+		BOOST_OUTCOME_TRY(auto fd, descriptor());
+
 		/* getdents64 continues from the descriptor's position: start over. */
-		if (listed_ && ::lseek(fd_.get(), 0, SEEK_SET) < 0)
+		if (listed_ && ::lseek(fd, 0, SEEK_SET) < 0)
 			return io_error(errno, "rewinding", path_);
 		listed_ = true;
-		return list_fd(fd_.get(), greedy_readdir_, path_);
+		return list_fd(fd, greedy_readdir_, path_);
 	}
 
 	result<std::string> read(std::string_view name, size_t max_size) override
@@ -284,8 +295,17 @@ public:
 		 * beneath. O_NONBLOCK, which sysfs and regular files ignore, keeps a
 		 * FIFO planted in a tree from blocking the open or the read.
 		 */
-		UniqueFd fd(::openat(fd_.get(), file.c_str(),
-				     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+		constexpr int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+		if (!fd_) {
+			auto opened = open_through_parent(name, flags, path);
+			if (!opened)
+				return opened.error();
+			if (opened.value().valid())
+				return read_fd(opened.value().get(), max_size, path);
+		}
+
+		BOOST_OUTCOME_TRY(auto directory_fd, descriptor());
+		UniqueFd fd(::openat(directory_fd, file.c_str(), flags));
 		if (!fd.valid())
 			return io_error(errno, "opening", path.str());
 
@@ -295,20 +315,76 @@ public:
 	result<std::string> read_link(std::string_view name) override
 	{
 		BOOST_OUTCOME_TRY(check_name(name));
+		const ErrorPath path{path_, name};
+
+		/*
+		 * readlinkat() would follow name_ if it were a link, so it goes
+		 * through the parent only after openat2 found name_ a directory.
+		 * NOTE: a tree whose owner swaps that directory for a link between
+		 * the two calls gets its link's text read; the text still passes
+		 * the same confinement check as any other link's.
+		 */
+		if (!fd_ && name_verified_) {
+			ChildPath child(name_, name);
+			return read_link_at(parent_->get(), child.c_str(), path);
+		}
+
 		const ComponentName file(name);
-		return read_link_at(fd_.get(), file.c_str(), ErrorPath{path_, name});
+		BOOST_OUTCOME_TRY(auto fd, descriptor());
+		return read_link_at(fd, file.c_str(), path);
 	}
 
 	result<std::unique_ptr<Directory>> open(std::string_view name) override;
+	result<std::unique_ptr<Directory>> open_deferred(std::string_view name) override;
 
 private:
-	UniqueFd fd_;
+	/* "CHILD/NAME" as a NUL-terminated string, without allocating. */
+	class ChildPath
+	{
+	public:
+		/* Both names must have passed check_name(), so they fit. */
+		ChildPath(std::string_view child, std::string_view name)
+		{
+			child.copy(buffer_.data(), child.size());
+			buffer_[child.size()] = '/';
+			name.copy(buffer_.data() + child.size() + 1, name.size());
+			buffer_[child.size() + 1 + name.size()] = '\0';
+		}
+
+		const char *c_str() const { return buffer_.data(); }
+
+	private:
+		std::array<char, 2 * (NAME_MAX + 1)> buffer_;
+	};
+
+	/* This directory's descriptor, opening it first when it was deferred. */
+	result<int> descriptor();
+
+	/*
+	 * Opens name_/name relative to the parent, refusing any link on the
+	 * way. An invalid descriptor means the caller must open this
+	 * directory and read the usual way: openat2 is missing, or name_ or
+	 * name is a link, which the usual way follows or refuses as it always
+	 * does.
+	 */
+	result<UniqueFd> open_through_parent(std::string_view name, int flags, const ErrorPath &path);
+
+	/* Set once this directory is open; a deferred one opens on first need. */
+	std::shared_ptr<UniqueFd> fd_;
+	/* The parent and this directory's name in it while deferred. */
+	std::shared_ptr<UniqueFd> parent_;
+	std::string name_;
+	/* openat2 resolved name_ as a directory, not a link. */
+	bool name_verified_ = false;
 	std::string path_;
 	int root_fd_;
 	bool use_openat2_;
 	bool greedy_readdir_;
 	bool listed_ = false;
 };
+
+/* Set when openat2 failed with ENOSYS: kernels before 5.6, valgrind 3.19, seccomp filters. */
+std::atomic<bool> openat2_unavailable{false};
 
 } /* namespace */
 
@@ -474,6 +550,21 @@ private:
 	bool use_openat2_;
 };
 
+/* The subdirectory name of parent_fd: a real one opens relative to it, a link through the root. */
+result<UniqueFd> open_subdirectory(int parent_fd, const char *name, std::string_view path, int root_fd,
+				   bool use_openat2)
+{
+	UniqueFd fd(::openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+	if (fd.valid())
+		return fd;
+	if (errno != ELOOP && errno != ENOTDIR)
+		return io_error(errno, "opening", path);
+
+	BOOST_OUTCOME_TRY(check_relative_path(path));
+	Resolver resolver(root_fd, use_openat2);
+	return resolver.open(path, O_RDONLY | O_DIRECTORY);
+}
+
 result<std::unique_ptr<Directory>> open_directory(int root_fd, bool use_openat2,
 						  bool greedy_readdir, std::string_view path)
 {
@@ -492,17 +583,63 @@ result<std::unique_ptr<Directory>> LiveDirectory::open(std::string_view name)
 {
 	BOOST_OUTCOME_TRY(check_name(name));
 	const ComponentName file(name);
-	const ErrorPath path{path_, name};
+	std::string path = ErrorPath{path_, name}.str();
 
-	/* A real subdirectory opens relative to this one; a link goes through the root. */
-	UniqueFd fd(::openat(fd_.get(), file.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-	if (fd.valid())
-		return std::unique_ptr<Directory>(new LiveDirectory(std::move(fd), path.str(), root_fd_,
-								    use_openat2_, greedy_readdir_));
-	if (errno != ELOOP && errno != ENOTDIR)
-		return io_error(errno, "opening", path.str());
+	BOOST_OUTCOME_TRY(auto directory_fd, descriptor());
+	BOOST_OUTCOME_TRY(auto fd, open_subdirectory(directory_fd, file.c_str(), path, root_fd_,
+						     use_openat2_));
+	return std::unique_ptr<Directory>(new LiveDirectory(std::move(fd), std::move(path), root_fd_,
+							    use_openat2_, greedy_readdir_));
+}
 
-	return open_directory(root_fd_, use_openat2_, greedy_readdir_, path.str());
+result<std::unique_ptr<Directory>> LiveDirectory::open_deferred(std::string_view name)
+{
+	if (!use_openat2_ || !HAVE_OPENAT2_H || openat2_unavailable.load(std::memory_order_relaxed))
+		return open(name);
+
+	BOOST_OUTCOME_TRY(check_name(name));
+	BOOST_OUTCOME_TRY(descriptor());
+	return std::unique_ptr<Directory>(new LiveDirectory(fd_, name, ErrorPath{path_, name}.str(),
+							    root_fd_, use_openat2_, greedy_readdir_));
+}
+
+result<int> LiveDirectory::descriptor()
+{
+	if (fd_)
+		return fd_->get();
+
+	const ComponentName name(name_);
+	BOOST_OUTCOME_TRY(auto fd, open_subdirectory(parent_->get(), name.c_str(), path_, root_fd_,
+						     use_openat2_));
+	fd_ = std::make_shared<UniqueFd>(std::move(fd));
+	parent_.reset();
+	return fd_->get();
+}
+
+result<UniqueFd> LiveDirectory::open_through_parent([[maybe_unused]] std::string_view name,
+						    [[maybe_unused]] int flags,
+						    [[maybe_unused]] const ErrorPath &path)
+{
+#if HAVE_OPENAT2_H
+	if (!openat2_unavailable.load(std::memory_order_relaxed)) {
+		const ChildPath child(name_, name);
+		struct open_how how = {};
+		how.flags = static_cast<uint64_t>(flags);
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+		const long fd = ::syscall(SYS_openat2, parent_->get(), child.c_str(), &how, sizeof(how));
+		if (fd >= 0) {
+			name_verified_ = true;
+			return UniqueFd(static_cast<int>(fd));
+		}
+
+		/* A missing file fails as the usual open would; a missing directory fails on its listing. */
+		if (errno == ENOENT)
+			return io_error(errno, "opening", path.str());
+		if (errno == ENOSYS)
+			openat2_unavailable.store(true, std::memory_order_relaxed);
+	}
+#endif
+	return UniqueFd();
 }
 
 LiveHost::LiveHost(std::string root, int root_fd, const LiveHostOptions &options)

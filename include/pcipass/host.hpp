@@ -69,6 +69,17 @@ public:
 
 	/* The subdirectory NAME; a symlink is followed only when it stays beneath the root. */
 	virtual result<std::unique_ptr<Directory>> open(std::string_view name) = 0;
+
+	/*
+	 * The subdirectory NAME, as open() gives it, but an implementation may
+	 * defer opening it until a call needs its own descriptor, and read its
+	 * files through this directory meanwhile. A missing NAME then fails
+	 * at the first call on the result, not here.
+	 */
+	virtual result<std::unique_ptr<Directory>> open_deferred(std::string_view name)
+	{
+		return open(name);
+	}
 };
 
 /*

@@ -7,6 +7,7 @@
  */
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -307,5 +308,67 @@ TEST_CASE("host: a FIFO in place of an attribute reads as empty")
 		auto config = directory.value()->read("config");
 		REQUIRE(config);
 		CHECK(config.value().empty());
+	}
+}
+
+TEST_CASE("host: deferred directories read as opened ones")
+{
+	Sandbox sandbox;
+	const std::string bridge = "sys/devices/pci0000:00/0000:00:01.0";
+	fs::create_directories(sandbox.root() / bridge / "0000:01:00.1");
+	fs::create_directories(sandbox.root() / bridge / "elsewhere");
+	sandbox.put(bridge + "/0000:01:00.1/driver_override", "(null)\n");
+	sandbox.put(bridge + "/elsewhere/driver_override", "vfio-pci\n");
+	fs::create_symlink("../../../kernel/iommu_groups/7",
+			   sandbox.root() / bridge / "0000:01:00.1/iommu_group");
+	fs::create_symlink((sandbox.base() / "secret").string(),
+			   sandbox.root() / bridge / "0000:01:00.1/resource");
+	fs::create_directory_symlink(sandbox.base().string(), sandbox.root() / bridge / "0000:01:00.2");
+	fs::create_directory_symlink("elsewhere", sandbox.root() / bridge / "0000:01:00.3");
+
+	for (bool use_openat2 : {true, false}) {
+		CAPTURE(use_openat2);
+		auto host = open_host(sandbox, use_openat2);
+		auto directory = host->open_dir(bridge).value();
+
+		auto vf = directory->open_deferred("0000:01:00.1");
+		REQUIRE(vf);
+		CHECK(vf.value()->path() == bridge + "/0000:01:00.1");
+		CHECK(vf.value()->read("driver_override").value() == "(null)\n");
+		CHECK(vf.value()->read_link("iommu_group").value() == "../../../kernel/iommu_groups/7");
+		CHECK(vf.value()->read("resource").error().code == errc::escapes_root);
+		auto absent = vf.value()->read("reset_method");
+		REQUIRE_FALSE(absent);
+		CHECK(absent.error().sys_errno == ENOENT);
+		CHECK(absent.error().path == bridge + "/0000:01:00.1/reset_method");
+		auto entries = vf.value()->list();
+		REQUIRE(entries);
+		CHECK(entries.value().size() == 3);
+
+		/* A link leaving the root fails on first use, however the directory opens. */
+		auto escaping = directory->open_deferred("0000:01:00.2");
+		if (escaping) {
+			CHECK(escaping.value()->read("driver_override").error().code ==
+			      errc::escapes_root);
+			CHECK(escaping.value()->read_link("iommu_group").error().code ==
+			      errc::escapes_root);
+			CHECK(escaping.value()->list().error().code == errc::escapes_root);
+		} else {
+			CHECK(escaping.error().code == errc::escapes_root);
+		}
+
+		auto linked = directory->open_deferred("0000:01:00.3");
+		REQUIRE(linked);
+		CHECK(linked.value()->read("driver_override").value() == "vfio-pci\n");
+
+		auto missing = directory->open_deferred("0000:01:00.4");
+		if (use_openat2) {
+			REQUIRE(missing);
+			CHECK(missing.value()->read("driver_override").error().sys_errno == ENOENT);
+			CHECK(missing.value()->list().error().sys_errno == ENOENT);
+		} else {
+			REQUIRE_FALSE(missing);
+			CHECK(missing.error().sys_errno == ENOENT);
+		}
 	}
 }
