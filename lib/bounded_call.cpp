@@ -59,7 +59,7 @@ bool AbandonedCalls::wait(std::chrono::milliseconds timeout) const
 	return count() == 0;
 }
 
-/* What a caller and its worker thread share; the thread keeps it alive when the pool goes. */
+/* The state a caller shares with a worker thread, kept alive by the thread after the pool goes. */
 struct WorkerState {
 	std::mutex mutex;
 	std::condition_variable wake;
@@ -124,7 +124,7 @@ void *work(void *argument)
 	auto *state = static_cast<WorkerState *>(argument);
 	serve(*state);
 
-	/* Drop the thread's reference outside the lock; it may be the last. */
+	/* The thread's reference may be the last, so it goes after the lock is released. */
 	std::shared_ptr<WorkerState> reference;
 	{
 		std::lock_guard lock(state->mutex);
@@ -243,7 +243,7 @@ result<void> call_with_deadline(std::function<result<void>()> call, std::chrono:
 	if (!pending->finished_cv.wait_for(lock, timeout, [&] { return pending->finished; })) {
 		lock.unlock();
 
-		/* The worker ends once the call returns; the next call gets another. */
+		/* The worker ends once the call returns, and the next call gets another. */
 		{
 			std::lock_guard state_lock(worker.state->mutex);
 			worker.state->stop = true;

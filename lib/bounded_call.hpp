@@ -103,9 +103,9 @@ private:
 /*
  * Runs call on a worker thread of workers and waits up to timeout. On time,
  * returns its result, or rethrows its exception on this thread. Past the
- * deadline, registers the call in abandoned and returns errc::timed_out;
- * the worker goes on and ends whenever the call returns, and the next call
- * gets another worker.
+ * deadline, registers the call in abandoned and returns errc::timed_out.
+ * The worker then goes on and ends whenever the call returns, and the next
+ * call gets another worker.
  */
 result<void> call_with_deadline(std::function<result<void>()> call, std::chrono::milliseconds timeout,
 				const std::string &device, CallWorkers &workers,

@@ -320,9 +320,9 @@ public:
 		/*
 		 * readlinkat() would follow name_ if it were a link, so it goes
 		 * through the parent only after openat2 found name_ a directory.
-		 * NOTE: a tree whose owner swaps that directory for a link between
-		 * the two calls gets its link's text read; the text still passes
-		 * the same confinement check as any other link's.
+		 * NOTE: when a tree's owner swaps that directory for a link between
+		 * the two calls, the link text comes from the link's target. That
+		 * text still passes the confinement check that every link gets.
 		 */
 		if (!fd_ && name_verified_) {
 			ChildPath child(name_, name);
@@ -361,11 +361,11 @@ private:
 	result<int> descriptor();
 
 	/*
-	 * Opens name_/name relative to the parent, refusing any link on the
+	 * Opens name_/name relative to the parent, rejecting any link on the
 	 * way. An invalid descriptor means the caller must open this
-	 * directory and read the usual way: openat2 is missing, or name_ or
-	 * name is a link, which the usual way follows or refuses as it always
-	 * does.
+	 * directory and read the usual way, because openat2 is missing or
+	 * because name_ or name is a link, which the usual way follows or
+	 * rejects as before.
 	 */
 	result<UniqueFd> open_through_parent(std::string_view name, int flags, const ErrorPath &path);
 
