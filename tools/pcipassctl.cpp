@@ -83,6 +83,12 @@ int main(int argc, char **argv)
 	register_object_commands(app, context, status);
 	register_watch_commands(app, context, status);
 
+	/* Runs after parsing and before the command, once a --json anywhere in argv is known. */
+	app.parse_complete_callback([&options, &escaped_out] {
+		if (options.json)
+			escaped_out.set_mode(EscapingBuffer::Mode::json);
+	});
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &error) {

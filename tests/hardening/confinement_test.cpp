@@ -347,6 +347,41 @@ TEST_CASE("confinement: control bytes in names escaped")
 	}
 }
 
+TEST_CASE("confinement: DEL, C1 and invalid UTF-8 escaped")
+{
+	Sandbox sandbox("gpu-workstation");
+	/* DEL, CSI as a C1 control (0xc2 0x9b), a stray 0xff, a cut-off sequence and valid "é". */
+	const std::string drivers = sandbox.root() + "/sys/bus/pci/drivers";
+	const std::string odd_driver = "snd\x7f\xc2\x9b" "2J\xff\xe2\x82" "x\xc3\xa9";
+	fs::rename(drivers + "/snd_hda_intel", drivers + "/" + odd_driver);
+	const std::string audio_dir = sandbox.device_dir("0000:01:00.1");
+	replace_with_symlink(audio_dir + "/driver",
+			     relative_to(drivers + "/" + odd_driver, audio_dir + "/driver"));
+
+	const std::vector<std::string> argv = {PCIPASSCTL, "--root", sandbox.root(), "show",
+					       "0000:01:00.1"};
+	const ProgramOutput text = run_program(argv);
+	CHECK(text.status == 0);
+	CHECK_MESSAGE(text.out.find("  driver           snd\\x7f\\xc2\\x9b2J\\xff\\xe2\\x82x\xc3\xa9\n") !=
+			      std::string::npos,
+		      text.out);
+	CHECK(text.out.find('\x7f') == std::string::npos);
+	CHECK(text.out.find("\xc2\x9b") == std::string::npos);
+	CHECK(text.out.find('\xff') == std::string::npos);
+
+	std::vector<std::string> json_argv = argv;
+	json_argv.push_back("--json");
+	const ProgramOutput json = run_program(json_argv);
+	CHECK(json.status == 0);
+	CHECK(json.out.find("\\x") == std::string::npos);
+	boost::system::error_code ec;
+	const boost::json::value document = boost::json::parse(json.out, ec);
+	REQUIRE_MESSAGE(!ec, json.out);
+	/* DEL and C1 are valid in JSON strings and stay; each invalid byte becomes U+FFFD. */
+	CHECK(document.at("device").at("driver") ==
+	      "snd\x7f\xc2\x9b" "2J\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "x\xc3\xa9");
+}
+
 TEST_CASE("confinement: bus directory linked outside")
 {
 	Sandbox sandbox("gpu-workstation");
