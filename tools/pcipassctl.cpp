@@ -25,6 +25,9 @@ pcipass::result<pcipass::Host *> Context::host()
 		return host_.get();
 
 	if (simulated()) {
+		BOOST_OUTCOME_TRY(auto lock, lock_simulated_file(options_.sim_file));
+		sim_lock_ = std::move(lock);
+
 		BOOST_OUTCOME_TRY(auto host, open_simulated_host(options_.sim_file));
 		host_ = std::move(host);
 	} else {
@@ -43,10 +46,10 @@ pcipass::result<void> Context::finish()
 	return save_simulated_host(*host_, options_.sim_file);
 }
 
-int report(const pcipass::Error &error)
+int report(const pcipass::Error &error, int status)
 {
 	std::cerr << "pcipassctl: " << error.describe() << "\n";
-	return exit_failed;
+	return status;
 }
 
 } /* namespace pcipassctl */
