@@ -23,10 +23,10 @@ namespace pcipassctl {
  * In text mode it escapes C0 controls except newline and tab, DEL, C1
  * controls encoded in UTF-8 (both bytes of 0xc2 0x80 to 0xc2 0x9f) and
  * every byte that is not part of valid UTF-8. In JSON mode "\xNN" would
- * make the document invalid, so it escapes only the C0 controls, which
- * Boost.JSON already escapes inside strings, keeps DEL and C1 characters,
- * which are valid JSON, and writes U+FFFD for each byte of invalid UTF-8,
- * which Boost.JSON passes through unchecked.
+ * make the document invalid. There it escapes only the C0 controls, which
+ * Boost.JSON already escapes inside strings, and keeps DEL and C1
+ * characters, which are valid JSON. Boost.JSON passes invalid UTF-8
+ * through unchecked, so each such byte becomes U+FFFD.
  */
 class EscapingBuffer final : public std::streambuf
 {

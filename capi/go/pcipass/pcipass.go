@@ -41,8 +41,8 @@ func Version() (major, minor, patch int) {
 }
 
 // cString copies value to a C string. pcipass strings end at the first NUL,
-// so a value with a NUL inside is rejected instead of cut short; name is
-// the argument that the error names.
+// so a value with a NUL inside is rejected instead of cut short. The error
+// names the argument name.
 func cString(name, value string) (*C.char, error) {
 	if index := strings.IndexByte(value, 0); index >= 0 {
 		return nil, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf(
