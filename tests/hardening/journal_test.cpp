@@ -118,6 +118,83 @@ TEST_CASE("journal: corrupt journals kept for inspection")
 	}
 }
 
+TEST_CASE("journal: path fields validated")
+{
+	const std::string journal = crashed_journal();
+	std::smatch txn;
+	REQUIRE(std::regex_search(journal, txn, std::regex("\"txn\":\"([0-9a-f]+)\"")));
+	const std::string gpu_unit = "{\"device\":\"0000:01:00.0\",\"framebuffer\":false,";
+	REQUIRE(journal.find(gpu_unit) != std::string::npos);
+
+	struct Case {
+		const char *name;
+		std::string content;
+		std::string reason; /* the part of the message that names the unit and the field */
+	};
+	const std::vector<Case> cases = {
+		{"device climbing out",
+		 replace_all(journal, gpu_unit, "{\"device\":\"../../etc\",\"framebuffer\":false,"),
+		 "(device '../../etc') field 'device' is not a canonical PCI address"},
+		{"device without domain",
+		 replace_all(journal, gpu_unit, "{\"device\":\"01:00.0\",\"framebuffer\":false,"),
+		 "(device '01:00.0') field 'device' is not a canonical PCI address"},
+		{"framebuffer device with a slash",
+		 replace_all(journal, gpu_unit, "{\"device\":\"../efi\",\"framebuffer\":true,"),
+		 "(device '../efi') field 'device' is not a platform device name"},
+		{"recorded driver climbing out",
+		 replace_all(journal, "\"state\":{\"driver\":\"nouveau\"",
+			     "\"state\":{\"driver\":\"../../../tmp/x\""),
+		 "(device '0000:01:00.0') field 'state.driver' '../../../tmp/x' is not a valid driver name"},
+		{"recorded override with a slash",
+		 replace_all(journal, "\"driver\":\"nouveau\",\"override\":null",
+			     "\"driver\":\"nouveau\",\"override\":\"vfio-pci/../x\""),
+		 "(device '0000:01:00.0') field 'state.override' 'vfio-pci/../x' is not a valid driver name"},
+		{"target driver with a space",
+		 replace_all(journal, "\"driver\":\"vfio-pci\",\"pid\"", "\"driver\":\"vfio pci\",\"pid\""),
+		 "the begin line's field 'driver' 'vfio pci' is not a valid driver name"},
+		{"in_doubt device climbing out",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"in_doubt\",\"seq\":99,\"device\":\"../../etc\"}\n",
+		 "the in_doubt line's field 'device' '../../etc' is neither a unit's device nor a "
+		 "canonical PCI address"},
+	};
+
+	for (const auto &[name, content, reason] : cases) {
+		CAPTURE(std::string(name));
+		REQUIRE(content != journal);
+		auto parsed = detail::parse_journal(content);
+		REQUIRE_FALSE(parsed);
+		CHECK(parsed.error().code == errc::journal_corrupt);
+		CHECK_MESSAGE(parsed.error().message.find(reason) != std::string::npos,
+			      parsed.error().message);
+
+		Fixture fixture(catalogue("gpu-workstation"));
+		const std::string path = fixture.state_dir + "/journal";
+		hardening::write_file(path, content);
+
+		auto recovered = fixture.engine->recover(fast_deadlines());
+		REQUIRE_FALSE(recovered);
+		const Error &error = recovered.error();
+		CHECK(error.code == errc::journal_corrupt);
+		CHECK(error.path == path);
+		CHECK(error.sys_errno == 0);
+		CHECK(error.message.starts_with("the journal '" + path + "' is unusable at line "));
+		CHECK_MESSAGE(error.message.find(reason) != std::string::npos, error.message);
+		CHECK(error.message.find("for inspection") != std::string::npos);
+
+		/* Nothing was written: every device keeps its driver and driver_override. */
+		CHECK(fixture.host->log().empty());
+		CHECK_MESSAGE(fixture.host->state() == fixture.initial,
+			      sim::diff(fixture.initial, fixture.host->state()));
+		const std::string aside = aside_file(fixture.state_dir);
+		REQUIRE_FALSE(aside.empty());
+		CHECK(error.message.find(aside) != std::string::npos);
+		CHECK(hardening::read_file(aside) == content);
+		CHECK_FALSE(fs::exists(path));
+		CHECK_FALSE(fs::exists(fixture.state_dir + "/ownership.json"));
+	}
+}
+
 TEST_CASE("journal: symlinked journal not followed")
 {
 	Fixture fixture(catalogue("gpu-workstation"));
