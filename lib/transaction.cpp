@@ -12,6 +12,7 @@
 #include <csignal>
 #include <functional>
 #include <map>
+#include <optional>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -45,6 +46,38 @@ bool process_alive(long pid)
 	if (pid <= 0)
 		return false;
 	return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+/*
+ * Returns the error that rejects a step before the first write, or nothing.
+ * A link that leaves the root fails the write and its undo alike, which
+ * would strand the group half moved.
+ */
+std::optional<Error> check_step_file(Host &host, const Step &step)
+{
+	if (step.kind == StepKind::load_module || !host.exists(step.path))
+		return std::nullopt;
+
+	auto resolved = host.resolve(step.path);
+	if (!resolved && resolved.error().code == errc::escapes_root) {
+		Error error = make_error(errc::escapes_root,
+					 "cannot write '" + step.path + "' for " + step.device + " on " +
+						 host.describe() + ": " + resolved.error().message +
+						 "; nothing was changed; replace the link with the "
+						 "kernel's file or use a trusted root, then retry",
+					 step.device, step.path);
+		error.step = step.describe();
+		return error;
+	}
+
+	if (host.can_write(step.path))
+		return std::nullopt;
+	Error error = make_error(errc::permission_denied,
+				 "cannot write '" + step.path + "' on " + host.describe() +
+					 "; run as root (or with CAP_SYS_ADMIN), nothing was changed",
+				 step.device, step.path);
+	error.step = step.describe();
+	return error;
 }
 
 std::vector<Ownership> apply_claims(std::vector<Ownership> claims, const std::vector<Ownership> &added,
@@ -345,18 +378,11 @@ result<Report> Engine::Impl::execute(const Plan &plan, const std::vector<Ownersh
 
 	/* One line before the first write rather than a failure half way through a group. */
 	for (const auto &planned : plan.steps) {
-		const Step &step = planned.step;
-		if (step.kind == StepKind::load_module || !host.exists(step.path) ||
-		    host.can_write(step.path))
+		auto rejection = check_step_file(host, planned.step);
+		if (!rejection)
 			continue;
 		report.outcome = Outcome::refused;
-		Error error = make_error(errc::permission_denied,
-					 "cannot write '" + step.path + "' on " + host.describe() +
-						 "; run as root (or with CAP_SYS_ADMIN), nothing was "
-						 "changed",
-					 step.device, step.path);
-		error.step = step.describe();
-		report.error = error;
+		report.error = std::move(rejection);
 		return finish(std::move(report), observer);
 	}
 
