@@ -195,6 +195,87 @@ TEST_CASE("journal: path fields validated")
 	}
 }
 
+TEST_CASE("ownership: corrupt records reject requests")
+{
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"it is not a JSON object", "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"dev"},
+		{"its schema is not pcipass.ownership/v1", "{\"schema\":\"pcipass.ownership/v9\",\"claims\":[]}\n"},
+		{"it has no claims", "{\"schema\":\"pcipass.ownership/v1\"}\n"},
+		{"ownership records are not a JSON array",
+		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":{}}\n"},
+	};
+
+	for (const auto &[problem, corrupt] : cases) {
+		CAPTURE(problem);
+		Fixture fixture(catalogue("gpu-workstation"));
+		auto bound = fixture.engine->bind(request({"0000:01:00.0"}, "alice"));
+		REQUIRE_MESSAGE(bound, bound.error().describe());
+		REQUIRE(bound.value().outcome == Outcome::committed);
+		const sim::State after_bind = fixture.host->state();
+		fixture.host->clear_log();
+
+		const std::string path = fixture.state_dir + "/ownership.json";
+		const std::string records = hardening::read_file(path);
+		REQUIRE(records.find("alice") != std::string::npos);
+		const std::string journal = hardening::read_file(fixture.state_dir + "/journal");
+		hardening::write_file(path, corrupt);
+
+		auto check_rejected = [&](const result<Report> &rejected, const std::string &device) {
+			REQUIRE_FALSE(rejected);
+			const Error &error = rejected.error();
+			CHECK(error.code == errc::journal_corrupt);
+			CHECK(error.device == device);
+			CHECK(error.path == path);
+			CHECK(error.sys_errno == 0);
+			CHECK(error.message.starts_with("the ownership records '" + path +
+							"' are unusable: " + problem));
+			CHECK(error.message.find("inspect the file, then repair it") != std::string::npos);
+			CHECK(error.message.find("remove it (which drops every claim)") != std::string::npos);
+			CHECK(error.message.find('\n') == std::string::npos);
+		};
+
+		/* Twice: a rejection must not drop the records so that the next request finds none. */
+		for (int attempt = 0; attempt < 2; attempt++) {
+			CAPTURE(attempt);
+			check_rejected(fixture.engine->release(request({"0000:01:00.0"}, "mallory")),
+				      "0000:01:00.0");
+			check_rejected(fixture.engine->release(request({"0000:01:00.1"}, "alice")),
+				      "0000:01:00.1");
+			check_rejected(fixture.engine->bind(request({"0000:01:00.2"}, "mallory")),
+				      "0000:01:00.2");
+			const Desired desired[] = {{address("0000:01:00.0"), "vfio-pci", "mallory"}};
+			check_rejected(fixture.engine->reconcile(desired, request({}).options),
+				      "0000:01:00.0");
+			CHECK_FALSE(fixture.engine->ownerships());
+			CHECK_FALSE(fixture.engine->plan(Operation::release,
+							 request({"0000:01:00.0"}, "mallory")));
+		}
+
+		/* Nothing was written, and the corrupt file stays in place for inspection. */
+		CHECK(fixture.host->log().empty());
+		CHECK_MESSAGE(fixture.host->state() == after_bind,
+			      sim::diff(after_bind, fixture.host->state()));
+		CHECK(hardening::read_file(path) == corrupt);
+		CHECK(hardening::read_file(fixture.state_dir + "/journal") == journal);
+		for (const auto &entry : fs::directory_iterator(fixture.state_dir)) {
+			const std::string file = entry.path().filename().string();
+			CAPTURE(file);
+			CHECK((file == "journal" || file == "lock" || file == "ownership.json"));
+		}
+
+		/* Repaired, the records hold again: another owner is rejected and the owner releases. */
+		hardening::write_file(path, records);
+		auto foreign = fixture.engine->release(request({"0000:01:00.0"}, "mallory"));
+		REQUIRE_FALSE(foreign);
+		CHECK(foreign.error().code == errc::owned_by_other);
+		auto released = fixture.engine->release(request({"0000:01:00.0"}, "alice"));
+		REQUIRE_MESSAGE(released, released.error().describe());
+		CHECK(released.value().outcome == Outcome::committed);
+		CHECK_MESSAGE(fixture.host->state() == fixture.initial,
+			      sim::diff(fixture.initial, fixture.host->state()));
+	}
+}
+
 TEST_CASE("journal: symlinked journal not followed")
 {
 	Fixture fixture(catalogue("gpu-workstation"));
