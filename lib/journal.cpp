@@ -78,13 +78,6 @@ std::string string_field(const json::object &object, std::string_view key, bool 
 	return std::string(value->get_string());
 }
 
-/* A BDF in the form sysfs names it, so that it can be joined into a path. */
-bool is_canonical_address(std::string_view text)
-{
-	auto address = PciAddress::parse(text);
-	return address && address.value().to_string() == text;
-}
-
 /*
  * Recovery joins a unit's device and driver names into sysfs paths and
  * writes there, so a name that could leave its directory makes the
@@ -239,8 +232,8 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		state.claims_added = std::move(claims).value();
 		state.claims_removed.clear();
 		for (const auto &item : removed->get_array()) {
-			if (!item.is_string())
-				return "claims_removed holds a non-string";
+			if (!item.is_string() || !is_canonical_address(item.get_string()))
+				return "claims_removed holds an entry that is not a canonical PCI address";
 			state.claims_removed.emplace_back(item.get_string());
 		}
 		state.committed = true;

@@ -157,6 +157,11 @@ TEST_CASE("journal: path fields validated")
 			 "\",\"type\":\"in_doubt\",\"seq\":99,\"device\":\"../../etc\"}\n",
 		 "the in_doubt line's field 'device' '../../etc' is neither a unit's device nor a "
 		 "canonical PCI address"},
+		{"released claim climbing out",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
+			 "\"claims_removed\":[\"../../etc\"]}\n",
+		 "claims_removed holds an entry that is not a canonical PCI address"},
 	};
 
 	for (const auto &[name, content, reason] : cases) {
@@ -203,6 +208,10 @@ TEST_CASE("ownership: corrupt records reject requests")
 		{"it has no claims", "{\"schema\":\"pcipass.ownership/v1\"}\n"},
 		{"ownership records are not a JSON array",
 		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":{}}\n"},
+		{"ownership record field 'device' is missing or not a canonical PCI address such as "
+		 "0000:01:00.0",
+		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"device\":\"../../etc\","
+		 "\"owner\":\"alice\",\"driver\":\"nouveau\",\"framebuffer\":\"\",\"transaction\":\"t\"}]}\n"},
 	};
 
 	for (const auto &[problem, corrupt] : cases) {
