@@ -123,7 +123,7 @@ uint32_t pcipass_version(void);
 #define PCIPASS_E_BIND_FAILED 19            /* the driver link does not show the target */
 #define PCIPASS_E_ROLLBACK_FAILED 20        /* an undo step failed */
 #define PCIPASS_E_IN_DOUBT 21               /* a write never returned; the device state is unknown */
-#define PCIPASS_E_JOURNAL_CORRUPT 22        /* the journal cannot be parsed; it was kept */
+#define PCIPASS_E_JOURNAL_CORRUPT 22        /* the journal or the ownership records cannot be used; the file was kept */
 #define PCIPASS_E_LOCK_FAILED 23            /* the host-wide lock could not be taken */
 #define PCIPASS_E_STATE_DIRECTORY_UNSAFE 24 /* the state directory has unsafe owner or mode */
 #define PCIPASS_E_DEVICE_INACCESSIBLE 25    /* config space reads all ones */
@@ -597,8 +597,12 @@ int pcipass_engine_plan(pcipass_engine *engine, int32_t operation, const char *r
  * request; a blocking preflight code (PCIPASS_E_NOT_VIABLE,
  * PCIPASS_E_DEVICE_IN_USE, PCIPASS_E_OWNED_BY_OTHER,
  * PCIPASS_E_DRIVER_MISSING, ...); PCIPASS_E_LOCK_FAILED;
- * PCIPASS_E_JOURNAL_CORRUPT; PCIPASS_E_IN_DOUBT when an unfinished
- * transaction waits for pcipass_engine_recover.
+ * PCIPASS_E_JOURNAL_CORRUPT, also for unusable ownership records (they
+ * stay in place, and every request fails until they are repaired or
+ * removed); PCIPASS_E_IN_DOUBT when an unfinished transaction waits for
+ * pcipass_engine_recover; PCIPASS_E_ESCAPES_ROOT when a file a step
+ * writes is a link that leads outside the host root;
+ * PCIPASS_E_PERMISSION_DENIED without the right to write one.
  * Errors after a complete rollback: the failing step's code with its
  * errno, device, path and step. A failed bind write gives
  * PCIPASS_E_BIND_FAILED, a failed unbind or override write the code of
@@ -658,7 +662,8 @@ int pcipass_engine_reconcile(pcipass_engine *engine, const char *desired_json,
  * identity, original: {driver, override}, original_num_vfs, framebuffer,
  * transaction}]}. Reads only.
  *
- * Errors: PCIPASS_E_JOURNAL_CORRUPT when the records cannot be read.
+ * Errors: PCIPASS_E_JOURNAL_CORRUPT when the records cannot be read; the
+ * file stays in place.
  */
 int pcipass_engine_ownerships(pcipass_engine *engine, char **ownerships_json,
 			      pcipass_error **err);

@@ -15,8 +15,12 @@
 
 #include <boost/json.hpp>
 
+#include <pcipass/address.hpp>
+
 #include "journal.hpp"
 #include "plan_json.hpp"
+#include "sysfs_parse.hpp"
+#include "topology_rules.hpp"
 
 namespace json = boost::json;
 
@@ -72,6 +76,33 @@ std::string string_field(const json::object &object, std::string_view key, bool 
 		return {};
 	}
 	return std::string(value->get_string());
+}
+
+/*
+ * Recovery joins a unit's device and driver names into sysfs paths and
+ * writes there, so a name that could leave its directory makes the
+ * journal corrupt. Returns the reason, or an empty string.
+ */
+std::string check_unit_names(const JournalUnit &unit, size_t index)
+{
+	const std::string unit_name = "unit " + std::to_string(index) + " (device " +
+				  quote_content(unit.device) + ")";
+
+	if (unit.framebuffer ? !is_plain_file_name(unit.device) : !is_canonical_address(unit.device))
+		return unit_name + " field 'device' is not " +
+		       (unit.framebuffer ? "a platform device name"
+					 : "a canonical PCI address such as 0000:01:00.0");
+
+	const std::pair<const char *, const std::string *> names[] = {
+		{"state.driver", &unit.state.driver},
+		{"state.override", &unit.state.override},
+		{"platform_driver", &unit.platform_driver},
+	};
+	for (const auto &[name, text] : names)
+		if (!text->empty() && !is_plain_file_name(*text))
+			return unit_name + " field '" + name + "' " + quote_content(*text) +
+			       " is not a valid driver name";
+	return {};
 }
 
 result<JournalUnit> unit_from_json(const json::value &value)
@@ -143,10 +174,16 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 			return "the begin line's pid is not a process ID";
 		state.operation = *operation;
 		state.pid = static_cast<long>(pid->get_int64());
+		if (!state.driver.empty() && !is_plain_file_name(state.driver))
+			return "the begin line's field 'driver' " + quote_content(state.driver) +
+			       " is not a valid driver name";
 		for (const auto &item : units->get_array()) {
 			auto unit = unit_from_json(item);
 			if (!unit)
 				return unit.error().message;
+			std::string problem = check_unit_names(unit.value(), state.units.size() + 1);
+			if (!problem.empty())
+				return problem;
 			state.units.push_back(std::move(unit).value());
 		}
 		return {};
@@ -178,6 +215,9 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		const std::string device = string_field(line, "device", ok);
 		if (!ok || device.empty())
 			return "the in_doubt line lacks a device";
+		if (!state.unit(device) && !is_canonical_address(device))
+			return "the in_doubt line's field 'device' " + quote_content(device) +
+			       " is neither a unit's device nor a canonical PCI address";
 		state.in_doubt.insert(device);
 		return {};
 	}
@@ -192,8 +232,8 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		state.claims_added = std::move(claims).value();
 		state.claims_removed.clear();
 		for (const auto &item : removed->get_array()) {
-			if (!item.is_string())
-				return "claims_removed holds a non-string";
+			if (!item.is_string() || !is_canonical_address(item.get_string()))
+				return "claims_removed holds an entry that is not a canonical PCI address";
 			state.claims_removed.emplace_back(item.get_string());
 		}
 		state.committed = true;

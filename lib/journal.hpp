@@ -71,7 +71,9 @@ struct JournalState {
  * Replays the content of a journal file into the state it records. Pure;
  * an empty content gives a state that does not exist. Errors:
  * journal_corrupt with "line N: reason" when a line is truncated, not
- * JSON, foreign (another schema) or out of order.
+ * JSON, foreign (another schema) or out of order, or when a device is not
+ * a canonical PCI address (a plain name for a framebuffer) or a driver
+ * name could leave its directory.
  */
 result<JournalState> parse_journal(std::string_view content) noexcept;
 

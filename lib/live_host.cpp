@@ -44,12 +44,25 @@ constexpr int max_symlinks = 40;
 constexpr size_t dirent_header_size = offsetof(struct dirent64, d_name);
 constexpr size_t max_dirent_size = (dirent_header_size + NAME_MAX + 1 + 7) & ~size_t(7);
 
-std::string hint_for(int sys_errno)
+/* What a failed call did, which decides the hint for a permission error. */
+enum class Access { read, write, load_module };
+
+Access access_of(int open_flags)
+{
+	return (open_flags & O_ACCMODE) == O_RDONLY ? Access::read : Access::write;
+}
+
+std::string hint_for(int sys_errno, Access access)
 {
 	switch (sys_errno) {
 	case EACCES:
 	case EPERM:
-		return "; run as root (writing sysfs needs CAP_SYS_ADMIN)";
+		if (access == Access::write)
+			return "; run as root (writing sysfs needs CAP_SYS_ADMIN)";
+		if (access == Access::load_module)
+			return "; run as root (loading a module needs CAP_SYS_MODULE)";
+		return "; run as root, or check the permissions of the file and of the "
+		       "directories above it (some sysfs attributes are readable only by root)";
 	case EXDEV:
 	case ELOOP:
 		return "; the path leads outside the host root through a symlink, so the tree "
@@ -59,11 +72,12 @@ std::string hint_for(int sys_errno)
 	}
 }
 
-Error io_error(int sys_errno, std::string_view what, std::string_view path)
+Error io_error(int sys_errno, std::string_view what, std::string_view path,
+	       Access access = Access::read)
 {
 	Error error = make_sys_error(sys_errno,
 				     std::string(what) + " '" + std::string(path) + "' failed: " +
-					     std::strerror(sys_errno) + hint_for(sys_errno),
+					     std::strerror(sys_errno) + hint_for(sys_errno, access),
 				     {}, std::string(path));
 	if (sys_errno == EXDEV || sys_errno == ELOOP)
 		error.code = errc::escapes_root;
@@ -498,7 +512,7 @@ public:
 			if (fd >= 0)
 				return UniqueFd(static_cast<int>(fd));
 			if (errno != ENOSYS)
-				return io_error(errno, "opening", path);
+				return io_error(errno, "opening", path, access_of(flags));
 			/* Kernels before 5.6 lack openat2: fall through to the walk. */
 		}
 #endif
@@ -540,7 +554,8 @@ private:
 				last ? flags | O_NOFOLLOW : O_PATH | O_DIRECTORY | O_NOFOLLOW;
 			UniqueFd next(::openat(current.get(), name.c_str(), component_flags | O_CLOEXEC));
 			if (!next.valid())
-				return io_error(errno, "opening", path);
+				return io_error(errno, "opening", path,
+						last ? access_of(flags) : Access::read);
 			current = std::move(next);
 		}
 		return current;
@@ -762,7 +777,7 @@ result<void> LiveHost::write(std::string_view path, std::string_view value)
 			continue;
 		if (n < 0)
 			return io_error(errno, "writing '" + std::string(value.substr(0, 64)) + "' to",
-					path);
+					path, Access::write);
 		if (static_cast<size_t>(n) != value.size())
 			return make_error(errc::io_error,
 					  "short write to '" + std::string(path) + "': " +
@@ -809,7 +824,8 @@ result<void> LiveHost::load_module(std::string_view name)
 						      nullptr, nullptr, nullptr);
 		if (ret < 0)
 			return make_sys_error(-ret, "loading module '" + module + "' failed: " +
-							    std::strerror(-ret) + hint_for(-ret));
+							    std::strerror(-ret) +
+							    hint_for(-ret, Access::load_module));
 		if (ret > 0)
 			return make_error(errc::permission_denied,
 					  "module '" + module +

@@ -13,6 +13,7 @@
 
 #include "json_fields.hpp"
 #include "plan_json.hpp"
+#include "topology_rules.hpp"
 
 namespace json = boost::json;
 
@@ -201,8 +202,13 @@ result<std::vector<Ownership>> ownerships_from_json_value(const json::value &val
 				return field_error(key, "a string");
 			*target = std::string(field->get_string());
 		}
-		if (claim.device.empty())
-			return field_error("device", "a non-empty string");
+		/* Recovery and release join these names into sysfs paths. */
+		if (!is_canonical_address(claim.device))
+			return field_error("device", "a canonical PCI address such as 0000:01:00.0");
+		for (const auto &[key, name] : {std::pair<const char *, const std::string *>{"driver", &claim.driver},
+						{"framebuffer", &claim.framebuffer}})
+			if (!name->empty() && !is_plain_file_name(*name))
+				return field_error(key, "empty or a plain file name");
 
 		for (const auto &[key, target] :
 		     {std::pair<const char *, std::optional<unsigned> *>{"group", &claim.group},

@@ -58,6 +58,12 @@ bool is_plain_file_name(std::string_view name)
 	return true;
 }
 
+bool is_canonical_address(std::string_view text)
+{
+	auto address = PciAddress::parse(text);
+	return address && address.value().to_string() == text;
+}
+
 bool is_module_name(std::string_view name)
 {
 	if (name.empty())

@@ -20,6 +20,9 @@ namespace pcipass::detail {
 /* A name that is safe as one path component: not empty, no '/', whitespace, "." or "..". */
 bool is_plain_file_name(std::string_view name);
 
+/* A BDF in the form sysfs names it ("0000:01:00.0"), so that it can be joined into a path. */
+bool is_canonical_address(std::string_view text);
+
 /* A kernel module name as /proc/modules shows it: letters, digits and '_'. */
 bool is_module_name(std::string_view name);
 

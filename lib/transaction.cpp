@@ -12,6 +12,7 @@
 #include <csignal>
 #include <functional>
 #include <map>
+#include <optional>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -45,6 +46,43 @@ bool process_alive(long pid)
 	if (pid <= 0)
 		return false;
 	return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+/*
+ * Returns the error that rejects a step before the first write, or nothing.
+ * A link that leaves the root fails the write and its undo alike, which
+ * would strand the group half moved.
+ */
+std::optional<Error> check_step_file(Host &host, const Step &step)
+{
+	if (step.kind == StepKind::load_module || !host.exists(step.path))
+		return std::nullopt;
+
+	auto resolved = host.resolve(step.path);
+	if (!resolved && resolved.error().code == errc::escapes_root) {
+		Error error = make_error(errc::escapes_root,
+					 "cannot write '" + step.path + "' for " + step.device + " on " +
+						 host.describe() + ": " + resolved.error().message +
+						 "; nothing was changed; replace the link with the "
+						 "kernel's file or use a trusted root, then retry",
+					 step.device, step.path);
+		error.step = step.describe();
+		return error;
+	}
+
+	if (host.can_write(step.path))
+		return std::nullopt;
+	Error error = make_error(errc::permission_denied,
+				 "cannot write '" + step.path + "' on " + host.describe() +
+					 "; run as root (or with CAP_SYS_ADMIN), nothing was changed",
+				 step.device, step.path);
+	error.step = step.describe();
+	return error;
+}
+
+std::string first_device(const Request &request)
+{
+	return request.devices.empty() ? std::string() : request.devices.front().address.to_string();
 }
 
 std::vector<Ownership> apply_claims(std::vector<Ownership> claims, const std::vector<Ownership> &added,
@@ -160,7 +198,7 @@ struct Engine::Impl {
 	using Planner = std::function<Plan(const DeviceGraph &, std::span<const Ownership>)>;
 
 	result<Report> transact(const RequestOptions &options, Observer *observer,
-				bool recover_first, const Planner &planner);
+				bool recover_first, const std::string &device, const Planner &planner);
 	result<Report> execute(const Plan &plan, const std::vector<Ownership> &claims,
 			       Observer *observer);
 	result<Report> recover_locked(const Deadlines &deadlines, Observer *observer);
@@ -198,15 +236,18 @@ result<std::vector<Ownership>> Engine::Impl::load_claims() const
 		problem = parsed.error().message;
 	}
 
+	/*
+	 * Fail closed: treating the records as empty would let any owner
+	 * release devices that another owner bound, so the file stays where
+	 * it is and every request that needs it is refused until it is fixed.
+	 */
 	const std::string path = dir->describe(ownership_file);
-	auto aside = dir->rename_aside(ownership_file);
 	return make_error(errc::journal_corrupt,
-			  "the ownership records '" + path + "' are unusable: " + problem + "; " +
-				  (aside ? "they were moved to '" + aside.value() +
-						   "'; compare them with the devices and restore the "
-						   "claims that still hold"
-					 : "they could not be moved aside (" + aside.error().message +
-						   "); inspect and remove the file by hand"),
+			  "the ownership records '" + path + "' are unusable: " + problem +
+				  "; bind, release and reconcile are refused until they are fixed: "
+				  "inspect the file, then repair it or, after checking which devices "
+				  "are on vfio-pci with 'pcipassctl list', remove it (which drops "
+				  "every claim)",
 			  {}, path);
 }
 
@@ -298,8 +339,10 @@ result<Report> Engine::Impl::finish(Report report, Observer *observer) const
 	return report;
 }
 
+/* device: the first device of the request, named in errors that concern the whole request. */
 result<Report> Engine::Impl::transact(const RequestOptions &request_options, Observer *observer,
-				      bool recover_first, const Planner &planner)
+				      bool recover_first, const std::string &device,
+				      const Planner &planner)
 {
 	BOOST_OUTCOME_TRY(auto lock, HostLock::acquire(*dir, request_options.deadlines.lock));
 
@@ -311,11 +354,17 @@ result<Report> Engine::Impl::transact(const RequestOptions &request_options, Obs
 		BOOST_OUTCOME_TRY(recover_locked(request_options.deadlines, nullptr));
 	}
 
-	BOOST_OUTCOME_TRY(auto claims, load_claims());
+	auto claims = load_claims();
+	if (!claims) {
+		Error error = claims.error();
+		if (error.device.empty())
+			error.device = device;
+		return error;
+	}
 
 	BOOST_OUTCOME_TRY(auto graph, DeviceGraph::scan(host, options.scan));
 
-	const Plan plan = planner(graph, claims);
+	const Plan plan = planner(graph, claims.value());
 	if (observer)
 		observer->on_plan(plan);
 
@@ -326,7 +375,7 @@ result<Report> Engine::Impl::transact(const RequestOptions &request_options, Obs
 		return finish(std::move(report), observer);
 	}
 
-	return execute(plan, claims, observer);
+	return execute(plan, claims.value(), observer);
 }
 
 result<Report> Engine::Impl::execute(const Plan &plan, const std::vector<Ownership> &claims,
@@ -345,18 +394,11 @@ result<Report> Engine::Impl::execute(const Plan &plan, const std::vector<Ownersh
 
 	/* One line before the first write rather than a failure half way through a group. */
 	for (const auto &planned : plan.steps) {
-		const Step &step = planned.step;
-		if (step.kind == StepKind::load_module || !host.exists(step.path) ||
-		    host.can_write(step.path))
+		auto rejection = check_step_file(host, planned.step);
+		if (!rejection)
 			continue;
 		report.outcome = Outcome::refused;
-		Error error = make_error(errc::permission_denied,
-					 "cannot write '" + step.path + "' on " + host.describe() +
-						 "; run as root (or with CAP_SYS_ADMIN), nothing was "
-						 "changed",
-					 step.device, step.path);
-		error.step = step.describe();
-		report.error = error;
+		report.error = std::move(rejection);
 		return finish(std::move(report), observer);
 	}
 
@@ -552,7 +594,7 @@ result<Plan> Engine::plan(Operation operation, const Request &request)
 
 result<Report> Engine::bind(const Request &request, Observer *observer)
 {
-	return impl_->transact(request.options, observer, false,
+	return impl_->transact(request.options, observer, false, first_device(request),
 			       [&](const DeviceGraph &graph, std::span<const Ownership> claims) {
 				       return plan_bind(graph, request, claims);
 			       });
@@ -560,7 +602,7 @@ result<Report> Engine::bind(const Request &request, Observer *observer)
 
 result<Report> Engine::release(const Request &request, Observer *observer)
 {
-	return impl_->transact(request.options, observer, false,
+	return impl_->transact(request.options, observer, false, first_device(request),
 			       [&](const DeviceGraph &graph, std::span<const Ownership> claims) {
 				       return plan_release(graph, request, claims);
 			       });
@@ -570,6 +612,7 @@ result<Report> Engine::reconcile(std::span<const Desired> desired, const Request
 				 Observer *observer)
 {
 	return impl_->transact(options, observer, true,
+			       desired.empty() ? std::string() : desired.front().device.to_string(),
 			       [&](const DeviceGraph &graph, std::span<const Ownership> claims) {
 				       return plan_reconcile(graph, desired, options, claims);
 			       });

@@ -292,7 +292,8 @@ int run_show(Context &context, const ReadOptions &options)
 	if (!device)
 		return report(pcipass::make_error(pcipass::errc::not_found,
 						  "no PCI function " + address->to_string() +
-							  "; run 'pcipassctl list' for the addresses"));
+							  "; run 'pcipassctl list' for the addresses"),
+			      exit_usage);
 
 	const Readiness readiness = graph.readiness(*address, options.target);
 	const pcipass::IommuGroup *group = device->iommu_group ? graph.group(*device->iommu_group) : nullptr;

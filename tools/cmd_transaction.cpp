@@ -172,6 +172,15 @@ pcipass::result<pcipass::Request> make_request(const TransactionOptions &options
 	return request;
 }
 
+/* A plan blocked by a requested address that names no device is a usage error. */
+int blocked_status(const pcipass::Plan &plan)
+{
+	for (const auto &finding : plan.findings)
+		if (finding.blocking && finding.code == pcipass::errc::not_found && !finding.device.empty())
+			return exit_usage;
+	return exit_failed;
+}
+
 /* --state-dir, else FILE.state next to a --sim file, else ROOT/run/pcipass or the default. */
 std::string state_dir_for(const Context &context)
 {
@@ -267,7 +276,7 @@ int run_plan(Context &context, const TransactionOptions &options)
 {
 	auto request = make_request(options);
 	if (!request)
-		return report(request.error());
+		return report(request.error(), exit_usage);
 
 	auto engine = open_engine(context);
 	if (!engine)
@@ -283,14 +292,14 @@ int run_plan(Context &context, const TransactionOptions &options)
 		std::cout << pcipass::to_json(plan.value()) << "\n";
 	else
 		print_plan(plan.value(), true);
-	return plan.value().blocked() ? exit_failed : exit_ok;
+	return plan.value().blocked() ? blocked_status(plan.value()) : exit_ok;
 }
 
 int run_move(Context &context, const TransactionOptions &options, pcipass::Operation operation)
 {
 	auto request = make_request(options);
 	if (!request)
-		return report(request.error());
+		return report(request.error(), exit_usage);
 
 	auto engine = open_engine(context);
 	if (!engine)
@@ -305,7 +314,7 @@ int run_move(Context &context, const TransactionOptions &options, pcipass::Opera
 	if (plan.value().blocked()) {
 		if (context.json())
 			std::cout << pcipass::to_json(plan.value()) << "\n";
-		return report(plan.value().check().error());
+		return report(plan.value().check().error(), blocked_status(plan.value()));
 	}
 
 	if (!confirmed(context, options, std::string(pcipass::operation_name(operation)) + " " +
@@ -397,7 +406,7 @@ int run_reconcile(Context &context, const TransactionOptions &options)
 
 	auto request = make_request(options);
 	if (!request)
-		return report(request.error());
+		return report(request.error(), exit_usage);
 
 	auto engine = open_engine(context);
 	if (!engine)

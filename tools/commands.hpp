@@ -17,9 +17,15 @@
 #include <pcipass/error.hpp>
 #include <pcipass/host.hpp>
 
+#include "unique_fd.hpp"
+
 namespace pcipassctl {
 
-/* Exit statuses: 0 success, 1 refused or failed, 2 usage error. */
+/*
+ * Exit statuses: 0 success, 1 refused or failed, 2 usage error. A usage
+ * error is input the user can correct: an unknown option, a malformed
+ * address or identity, or an address where the host has no PCI function.
+ */
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failed = 1;
 inline constexpr int exit_usage = 2;
@@ -35,6 +41,8 @@ struct GlobalOptions {
  * The host a command runs against, opened on first use: a LiveHost under
  * --root, or the simulated kernel loaded from --sim. A command that changed
  * the simulated state calls mark_changed() so that the state is saved back.
+ * With --sim, the lock from lock_simulated_file() is held from the load
+ * until the context is destroyed, after finish() saved the state.
  */
 class Context
 {
@@ -55,12 +63,13 @@ public:
 
 private:
 	const GlobalOptions &options_;
+	pcipass::detail::UniqueFd sim_lock_;
 	std::unique_ptr<pcipass::Host> host_;
 	bool changed_ = false;
 };
 
-/* Prints an error as one line on stderr, with its fix, and returns exit_failed. */
-int report(const pcipass::Error &error);
+/* Prints an error as one line on stderr, with its fix, and returns status. */
+int report(const pcipass::Error &error, int status = exit_failed);
 
 /*
  * Each group of commands adds its subcommands to app; the callback set on a
@@ -74,8 +83,19 @@ void register_object_commands(CLI::App &app, Context &context, int &status);
 void register_watch_commands(CLI::App &app, Context &context, int &status);
 
 /*
- * Opens the simulated kernel from a topology file and saves it back; the
- * simulated-kernel layer provides these.
+ * Takes an exclusive flock(2) on FILE.lock beside a --sim FILE, waiting
+ * for other holders, so that concurrent pcipassctl runs on one FILE load,
+ * change and save it one after another. The lock is released when the
+ * returned descriptor closes; FILE.lock stays behind. It is a separate
+ * file because FILE is replaced by a rename on every save, and a waiter
+ * holding a lock on the replaced inode would load a stale state.
+ */
+pcipass::result<pcipass::detail::UniqueFd> lock_simulated_file(const std::string &file);
+
+/*
+ * Opens the simulated kernel from a topology file and saves it back
+ * through a new temporary file in the same directory, flushed and renamed
+ * over FILE. Both reject a FILE that is a symbolic link (invalid_argument).
  */
 pcipass::result<std::unique_ptr<pcipass::Host>> open_simulated_host(const std::string &file);
 pcipass::result<void> save_simulated_host(pcipass::Host &host, const std::string &file);

@@ -9,21 +9,35 @@
 
 #include <ostream>
 #include <streambuf>
+#include <string>
 
 namespace pcipassctl {
 
 /*
- * A stream buffer that forwards to another and prints every control byte
- * below 0x20 except newline and tab as "\xNN". Names that pcipassctl
- * prints come from trees under --root, from /proc/mounts and from
- * topology files, so they may contain terminal escape sequences or
- * carriage returns that would rewrite the user's screen. JSON output passes
- * unchanged, because Boost.JSON already escapes those bytes in strings.
+ * A stream buffer that forwards to another and prints bytes that could
+ * control a terminal as "\xNN". Names that pcipassctl prints come from
+ * trees under --root, from /proc/mounts and from topology files, so they
+ * may contain terminal escape sequences or carriage returns that would
+ * rewrite the user's screen.
+ *
+ * In text mode it escapes C0 controls except newline and tab, DEL, C1
+ * controls encoded in UTF-8 (both bytes of 0xc2 0x80 to 0xc2 0x9f) and
+ * every byte that is not part of valid UTF-8. In JSON mode "\xNN" would
+ * make the document invalid. There it escapes only the C0 controls, which
+ * Boost.JSON already escapes inside strings, and keeps DEL and C1
+ * characters, which are valid JSON. Boost.JSON passes invalid UTF-8
+ * through unchecked, so each such byte becomes U+FFFD.
  */
 class EscapingBuffer final : public std::streambuf
 {
 public:
+	enum class Mode { text, json };
+
 	explicit EscapingBuffer(std::streambuf *target) : target_(target) {}
+
+	void set_mode(Mode mode);
+	/* Escapes the bytes of a UTF-8 sequence that the output ended in the middle of. */
+	bool finish();
 
 protected:
 	int_type overflow(int_type c) override;
@@ -31,9 +45,16 @@ protected:
 	int sync() override;
 
 private:
-	bool put(char c);
+	bool put(unsigned char byte);
+	bool write_escaped(unsigned char byte);
+	bool write_escaped(const std::string &bytes);
+	bool write_invalid(const std::string &bytes);
 
 	std::streambuf *target_;
+	Mode mode_ = Mode::text;
+	/* The start of a multi-byte UTF-8 sequence, held until it is complete or broken. */
+	std::string pending_;
+	size_t pending_length_ = 0;
 };
 
 /* Routes a stream through an EscapingBuffer until destroyed. */
@@ -44,6 +65,8 @@ public:
 	~EscapedStream();
 	EscapedStream(const EscapedStream &) = delete;
 	EscapedStream &operator=(const EscapedStream &) = delete;
+
+	void set_mode(EscapingBuffer::Mode mode) { buffer_.set_mode(mode); }
 
 private:
 	std::ostream &stream_;

@@ -25,6 +25,9 @@ pcipass::result<pcipass::Host *> Context::host()
 		return host_.get();
 
 	if (simulated()) {
+		BOOST_OUTCOME_TRY(auto lock, lock_simulated_file(options_.sim_file));
+		sim_lock_ = std::move(lock);
+
 		BOOST_OUTCOME_TRY(auto host, open_simulated_host(options_.sim_file));
 		host_ = std::move(host);
 	} else {
@@ -43,10 +46,10 @@ pcipass::result<void> Context::finish()
 	return save_simulated_host(*host_, options_.sim_file);
 }
 
-int report(const pcipass::Error &error)
+int report(const pcipass::Error &error, int status)
 {
 	std::cerr << "pcipassctl: " << error.describe() << "\n";
-	return exit_failed;
+	return status;
 }
 
 } /* namespace pcipassctl */
@@ -82,6 +85,12 @@ int main(int argc, char **argv)
 	register_transaction_commands(app, context, status);
 	register_object_commands(app, context, status);
 	register_watch_commands(app, context, status);
+
+	/* Runs after parsing and before the command, once a --json anywhere in argv is known. */
+	app.parse_complete_callback([&options, &escaped_out] {
+		if (options.json)
+			escaped_out.set_mode(EscapingBuffer::Mode::json);
+	});
 
 	try {
 		app.parse(argc, argv);

@@ -42,7 +42,7 @@ enum class errc : int {
 	bind_failed = 19,          /* the driver link does not show the target */
 	rollback_failed = 20,      /* an undo step failed: the error says where each device is */
 	in_doubt = 21,             /* a write never returned; the device state is unknown */
-	journal_corrupt = 22,      /* the journal cannot be parsed; it was kept */
+	journal_corrupt = 22,      /* the journal or the ownership records cannot be used; the file was kept */
 	lock_failed = 23,          /* the host-wide lock could not be taken */
 	state_directory_unsafe = 24, /* the state directory has unsafe owner or mode */
 	device_inaccessible = 25,  /* config space reads all ones (D3cold, surprise removal) */

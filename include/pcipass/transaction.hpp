@@ -228,8 +228,11 @@ public:
 	 * Writes to the host.
 	 *
 	 * Errors before any write: a blocking preflight code (the request is
-	 * rejected), lock_failed, journal_corrupt, in_doubt when an unfinished
-	 * transaction waits for recover(), permission_denied. Errors after a
+	 * rejected), lock_failed, journal_corrupt (also for unusable ownership
+	 * records, which stay in place until they are repaired or removed),
+	 * in_doubt when an unfinished transaction
+	 * waits for recover(), escapes_root when a file a step writes is a link
+	 * that leads outside the host root, permission_denied. Errors after a
 	 * complete rollback: the failing step's code (bind_failed,
 	 * driver_missing, not_found, busy, ...). Otherwise timed_out when a
 	 * write passed its deadline, or rollback_failed.
@@ -257,7 +260,7 @@ public:
 	 */
 	result<Report> recover(const Deadlines &deadlines = {}, Observer *observer = nullptr);
 
-	/* The ownership records in force. Reads only. Errors: journal_corrupt. */
+	/* The ownership records in force. Reads only. Errors: journal_corrupt (the file stays in place). */
 	result<std::vector<Ownership>> ownerships();
 
 	/* Writes that passed their deadline and have not returned yet, in this process. */

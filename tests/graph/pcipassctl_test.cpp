@@ -139,7 +139,7 @@ TEST_CASE("pcipassctl: show explains the GPU group")
 			 "device at most 1f, function at most 7; run 'pcipassctl list' for the addresses\n");
 
 	const Run missing = pcipassctl(root + " show 0000:42:00.0");
-	CHECK(missing.status == 1);
+	CHECK(missing.status == 2);
 	CHECK(missing.err == "pcipassctl: no PCI function 0000:42:00.0; run 'pcipassctl list' for the addresses\n");
 }
 

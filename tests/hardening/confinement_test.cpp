@@ -347,6 +347,41 @@ TEST_CASE("confinement: control bytes in names escaped")
 	}
 }
 
+TEST_CASE("confinement: DEL, C1 and invalid UTF-8 escaped")
+{
+	Sandbox sandbox("gpu-workstation");
+	/* DEL, CSI as a C1 control (0xc2 0x9b), a stray 0xff, a cut-off sequence and valid "é". */
+	const std::string drivers = sandbox.root() + "/sys/bus/pci/drivers";
+	const std::string odd_driver = "snd\x7f\xc2\x9b" "2J\xff\xe2\x82" "x\xc3\xa9";
+	fs::rename(drivers + "/snd_hda_intel", drivers + "/" + odd_driver);
+	const std::string audio_dir = sandbox.device_dir("0000:01:00.1");
+	replace_with_symlink(audio_dir + "/driver",
+			     relative_to(drivers + "/" + odd_driver, audio_dir + "/driver"));
+
+	const std::vector<std::string> argv = {PCIPASSCTL, "--root", sandbox.root(), "show",
+					       "0000:01:00.1"};
+	const ProgramOutput text = run_program(argv);
+	CHECK(text.status == 0);
+	CHECK_MESSAGE(text.out.find("  driver           snd\\x7f\\xc2\\x9b2J\\xff\\xe2\\x82x\xc3\xa9\n") !=
+			      std::string::npos,
+		      text.out);
+	CHECK(text.out.find('\x7f') == std::string::npos);
+	CHECK(text.out.find("\xc2\x9b") == std::string::npos);
+	CHECK(text.out.find('\xff') == std::string::npos);
+
+	std::vector<std::string> json_argv = argv;
+	json_argv.push_back("--json");
+	const ProgramOutput json = run_program(json_argv);
+	CHECK(json.status == 0);
+	CHECK(json.out.find("\\x") == std::string::npos);
+	boost::system::error_code ec;
+	const boost::json::value document = boost::json::parse(json.out, ec);
+	REQUIRE_MESSAGE(!ec, json.out);
+	/* DEL and C1 are valid in JSON strings and stay; each invalid byte becomes U+FFFD. */
+	CHECK(document.at("device").at("driver") ==
+	      "snd\x7f\xc2\x9b" "2J\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "x\xc3\xa9");
+}
+
 TEST_CASE("confinement: bus directory linked outside")
 {
 	Sandbox sandbox("gpu-workstation");
@@ -360,4 +395,71 @@ TEST_CASE("confinement: bus directory linked outside")
 	CHECK(output.status == 1);
 	CHECK(output.out.empty());
 	CHECK(std::count(output.err.begin(), output.err.end(), '\n') == 1);
+}
+
+TEST_CASE("confinement: escaping attribute links rejected")
+{
+	struct Linked {
+		const char *name;
+		std::string device; /* the device the error names */
+		std::string path;   /* relative to the root */
+		bool absolute;
+	};
+	const std::vector<Linked> cases = {
+		{"driver_override of a group member, absolute", "0000:01:00.1",
+		 "sys/bus/pci/devices/0000:01:00.1/driver_override", true},
+		{"driver_override climbing out", "0000:01:00.0",
+		 "sys/bus/pci/devices/0000:01:00.0/driver_override", false},
+		{"old driver's unbind, absolute", "0000:01:00.0", "sys/bus/pci/drivers/nouveau/unbind", true},
+		{"target driver's bind climbing out", "0000:01:00.0", "sys/bus/pci/drivers/vfio-pci/bind",
+		 false},
+	};
+
+	for (const Linked &linked : cases) {
+		for (bool use_openat2 : {true, false}) {
+			CAPTURE(std::string(linked.name));
+			CAPTURE(use_openat2);
+			Sandbox sandbox("gpu-workstation");
+			const std::string outside_file = sandbox.outside() + "/outside-file";
+			write_file(outside_file, "decoy\n");
+
+			/* The bus link leads to the device directory: replace the file behind it. */
+			std::string link = sandbox.root() + "/" + linked.path;
+			if (linked.path.starts_with("sys/bus/pci/devices/"))
+				link = sandbox.device_dir(linked.device) + "/" + fs::path(linked.path).filename().string();
+			replace_with_symlink(link, linked.absolute ? outside_file : relative_to(outside_file, link));
+
+			const TreePicture outside = picture(sandbox.outside());
+			const TreePicture root = picture(sandbox.root());
+			auto host = open_tree(sandbox, use_openat2);
+			EngineOptions options;
+			options.state_dir = sandbox.state_dir();
+			auto engine = Engine::open(*host, options);
+			REQUIRE_MESSAGE(engine, engine.error().describe());
+
+			auto bound = engine.value()->bind(gpu_request());
+			REQUIRE_FALSE(bound);
+			const Error &error = bound.error();
+			CHECK_MESSAGE(error.code == errc::escapes_root, error.describe());
+			CHECK(error.device == linked.device);
+			CHECK(error.path == linked.path);
+			CHECK(error.sys_errno == 0);
+			CHECK(error.message.starts_with("cannot write '" + linked.path + "' for " + linked.device));
+			CHECK(error.message.find("outside the host root") != std::string::npos);
+			CHECK(error.message.find("nothing was changed") != std::string::npos);
+			CHECK(error.message.find("replace the link") != std::string::npos);
+			CHECK(error.message.find('\n') == std::string::npos);
+
+			/* Every device, its driver link and driver_override included, is as before. */
+			CHECK_MESSAGE(differences(root, picture(sandbox.root())).empty(),
+				      differences(root, picture(sandbox.root())));
+			CHECK(differences(outside, picture(sandbox.outside())).empty());
+			CHECK(read_file(outside_file) == "decoy\n");
+			CHECK_FALSE(fs::exists(sandbox.state_dir() + "/journal"));
+			CHECK_FALSE(fs::exists(sandbox.state_dir() + "/ownership.json"));
+			auto claims = engine.value()->ownerships();
+			REQUIRE(claims);
+			CHECK(claims.value().empty());
+		}
+	}
 }

@@ -118,6 +118,173 @@ TEST_CASE("journal: corrupt journals kept for inspection")
 	}
 }
 
+TEST_CASE("journal: path fields validated")
+{
+	const std::string journal = crashed_journal();
+	std::smatch txn;
+	REQUIRE(std::regex_search(journal, txn, std::regex("\"txn\":\"([0-9a-f]+)\"")));
+	const std::string gpu_unit = "{\"device\":\"0000:01:00.0\",\"framebuffer\":false,";
+	REQUIRE(journal.find(gpu_unit) != std::string::npos);
+
+	struct Case {
+		const char *name;
+		std::string content;
+		std::string reason; /* the part of the message that names the unit and the field */
+	};
+	const std::vector<Case> cases = {
+		{"device climbing out",
+		 replace_all(journal, gpu_unit, "{\"device\":\"../../etc\",\"framebuffer\":false,"),
+		 "(device '../../etc') field 'device' is not a canonical PCI address"},
+		{"device without domain",
+		 replace_all(journal, gpu_unit, "{\"device\":\"01:00.0\",\"framebuffer\":false,"),
+		 "(device '01:00.0') field 'device' is not a canonical PCI address"},
+		{"framebuffer device with a slash",
+		 replace_all(journal, gpu_unit, "{\"device\":\"../efi\",\"framebuffer\":true,"),
+		 "(device '../efi') field 'device' is not a platform device name"},
+		{"recorded driver climbing out",
+		 replace_all(journal, "\"state\":{\"driver\":\"nouveau\"",
+			     "\"state\":{\"driver\":\"../../../tmp/x\""),
+		 "(device '0000:01:00.0') field 'state.driver' '../../../tmp/x' is not a valid driver name"},
+		{"recorded override with a slash",
+		 replace_all(journal, "\"driver\":\"nouveau\",\"override\":null",
+			     "\"driver\":\"nouveau\",\"override\":\"vfio-pci/../x\""),
+		 "(device '0000:01:00.0') field 'state.override' 'vfio-pci/../x' is not a valid driver name"},
+		{"target driver with a space",
+		 replace_all(journal, "\"driver\":\"vfio-pci\",\"pid\"", "\"driver\":\"vfio pci\",\"pid\""),
+		 "the begin line's field 'driver' 'vfio pci' is not a valid driver name"},
+		{"in_doubt device climbing out",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"in_doubt\",\"seq\":99,\"device\":\"../../etc\"}\n",
+		 "the in_doubt line's field 'device' '../../etc' is neither a unit's device nor a "
+		 "canonical PCI address"},
+		{"released claim climbing out",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
+			 "\"claims_removed\":[\"../../etc\"]}\n",
+		 "claims_removed holds an entry that is not a canonical PCI address"},
+	};
+
+	for (const auto &[name, content, reason] : cases) {
+		CAPTURE(std::string(name));
+		REQUIRE(content != journal);
+		auto parsed = detail::parse_journal(content);
+		REQUIRE_FALSE(parsed);
+		CHECK(parsed.error().code == errc::journal_corrupt);
+		CHECK_MESSAGE(parsed.error().message.find(reason) != std::string::npos,
+			      parsed.error().message);
+
+		Fixture fixture(catalogue("gpu-workstation"));
+		const std::string path = fixture.state_dir + "/journal";
+		hardening::write_file(path, content);
+
+		auto recovered = fixture.engine->recover(fast_deadlines());
+		REQUIRE_FALSE(recovered);
+		const Error &error = recovered.error();
+		CHECK(error.code == errc::journal_corrupt);
+		CHECK(error.path == path);
+		CHECK(error.sys_errno == 0);
+		CHECK(error.message.starts_with("the journal '" + path + "' is unusable at line "));
+		CHECK_MESSAGE(error.message.find(reason) != std::string::npos, error.message);
+		CHECK(error.message.find("for inspection") != std::string::npos);
+
+		/* Nothing was written: every device keeps its driver and driver_override. */
+		CHECK(fixture.host->log().empty());
+		CHECK_MESSAGE(fixture.host->state() == fixture.initial,
+			      sim::diff(fixture.initial, fixture.host->state()));
+		const std::string aside = aside_file(fixture.state_dir);
+		REQUIRE_FALSE(aside.empty());
+		CHECK(error.message.find(aside) != std::string::npos);
+		CHECK(hardening::read_file(aside) == content);
+		CHECK_FALSE(fs::exists(path));
+		CHECK_FALSE(fs::exists(fixture.state_dir + "/ownership.json"));
+	}
+}
+
+TEST_CASE("ownership: corrupt records reject requests")
+{
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"it is not a JSON object", "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"dev"},
+		{"its schema is not pcipass.ownership/v1", "{\"schema\":\"pcipass.ownership/v9\",\"claims\":[]}\n"},
+		{"it has no claims", "{\"schema\":\"pcipass.ownership/v1\"}\n"},
+		{"ownership records are not a JSON array",
+		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":{}}\n"},
+		{"ownership record field 'device' is missing or not a canonical PCI address such as "
+		 "0000:01:00.0",
+		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"device\":\"../../etc\","
+		 "\"owner\":\"alice\",\"driver\":\"nouveau\",\"framebuffer\":\"\",\"transaction\":\"t\"}]}\n"},
+	};
+
+	for (const auto &[problem, corrupt] : cases) {
+		CAPTURE(problem);
+		Fixture fixture(catalogue("gpu-workstation"));
+		auto bound = fixture.engine->bind(request({"0000:01:00.0"}, "alice"));
+		REQUIRE_MESSAGE(bound, bound.error().describe());
+		REQUIRE(bound.value().outcome == Outcome::committed);
+		const sim::State after_bind = fixture.host->state();
+		fixture.host->clear_log();
+
+		const std::string path = fixture.state_dir + "/ownership.json";
+		const std::string records = hardening::read_file(path);
+		REQUIRE(records.find("alice") != std::string::npos);
+		const std::string journal = hardening::read_file(fixture.state_dir + "/journal");
+		hardening::write_file(path, corrupt);
+
+		auto check_rejected = [&](const result<Report> &rejected, const std::string &device) {
+			REQUIRE_FALSE(rejected);
+			const Error &error = rejected.error();
+			CHECK(error.code == errc::journal_corrupt);
+			CHECK(error.device == device);
+			CHECK(error.path == path);
+			CHECK(error.sys_errno == 0);
+			CHECK(error.message.starts_with("the ownership records '" + path +
+							"' are unusable: " + problem));
+			CHECK(error.message.find("inspect the file, then repair it") != std::string::npos);
+			CHECK(error.message.find("remove it (which drops every claim)") != std::string::npos);
+			CHECK(error.message.find('\n') == std::string::npos);
+		};
+
+		/* Twice: a rejection must not drop the records so that the next request finds none. */
+		for (int attempt = 0; attempt < 2; attempt++) {
+			CAPTURE(attempt);
+			check_rejected(fixture.engine->release(request({"0000:01:00.0"}, "mallory")),
+				      "0000:01:00.0");
+			check_rejected(fixture.engine->release(request({"0000:01:00.1"}, "alice")),
+				      "0000:01:00.1");
+			check_rejected(fixture.engine->bind(request({"0000:01:00.2"}, "mallory")),
+				      "0000:01:00.2");
+			const Desired desired[] = {{address("0000:01:00.0"), "vfio-pci", "mallory"}};
+			check_rejected(fixture.engine->reconcile(desired, request({}).options),
+				      "0000:01:00.0");
+			CHECK_FALSE(fixture.engine->ownerships());
+			CHECK_FALSE(fixture.engine->plan(Operation::release,
+							 request({"0000:01:00.0"}, "mallory")));
+		}
+
+		/* Nothing was written, and the corrupt file stays in place for inspection. */
+		CHECK(fixture.host->log().empty());
+		CHECK_MESSAGE(fixture.host->state() == after_bind,
+			      sim::diff(after_bind, fixture.host->state()));
+		CHECK(hardening::read_file(path) == corrupt);
+		CHECK(hardening::read_file(fixture.state_dir + "/journal") == journal);
+		for (const auto &entry : fs::directory_iterator(fixture.state_dir)) {
+			const std::string file = entry.path().filename().string();
+			CAPTURE(file);
+			CHECK((file == "journal" || file == "lock" || file == "ownership.json"));
+		}
+
+		/* Repaired, the records hold again: another owner is rejected and the owner releases. */
+		hardening::write_file(path, records);
+		auto foreign = fixture.engine->release(request({"0000:01:00.0"}, "mallory"));
+		REQUIRE_FALSE(foreign);
+		CHECK(foreign.error().code == errc::owned_by_other);
+		auto released = fixture.engine->release(request({"0000:01:00.0"}, "alice"));
+		REQUIRE_MESSAGE(released, released.error().describe());
+		CHECK(released.value().outcome == Outcome::committed);
+		CHECK_MESSAGE(fixture.host->state() == fixture.initial,
+			      sim::diff(fixture.initial, fixture.host->state()));
+	}
+}
+
 TEST_CASE("journal: symlinked journal not followed")
 {
 	Fixture fixture(catalogue("gpu-workstation"));

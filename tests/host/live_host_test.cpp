@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +210,43 @@ TEST_CASE("host: a directory's links are read, not followed, through Directory")
 	CHECK(directory->read("resource").error().code == errc::escapes_root);
 	CHECK(directory->open("net").error().code == errc::escapes_root);
 	CHECK(directory->read_link("resource").value() == (sandbox.base() / "secret").string());
+}
+
+TEST_CASE("host: permission hints match read and write")
+{
+	Sandbox sandbox;
+	auto host = open_host(sandbox, true);
+	const std::string attribute = "sys/bus/pci/devices/0000:00:01.0/driver_override";
+	fs::permissions(sandbox.root() / "sys/devices/pci0000:00/0000:00:01.0/driver_override",
+			fs::perms::none);
+
+	/*
+	 * Root passes every permission check, so the checks run with the
+	 * file-system user ID of nobody; moving it off 0 also drops
+	 * CAP_DAC_OVERRIDE for this thread until it is set back.
+	 */
+	const bool root = ::geteuid() == 0;
+	if (root)
+		(void)::setfsuid(65534);
+	auto read = host->read(attribute);
+	auto written = host->write(attribute, "vfio-pci");
+	if (root)
+		(void)::setfsuid(0);
+
+	REQUIRE_FALSE(read);
+	CHECK(read.error().code == errc::permission_denied);
+	CHECK(read.error().sys_errno == EACCES);
+	CHECK(read.error().message ==
+	      "opening '" + attribute + "' failed: Permission denied; run as root, or check the "
+	      "permissions of the file and of the directories above it (some sysfs attributes are "
+	      "readable only by root)");
+
+	REQUIRE_FALSE(written);
+	CHECK(written.error().code == errc::permission_denied);
+	CHECK(written.error().sys_errno == EACCES);
+	CHECK(written.error().message == "opening '" + attribute +
+						 "' failed: Permission denied; run as root (writing "
+						 "sysfs needs CAP_SYS_ADMIN)");
 }
 
 TEST_CASE("host: swapped device link not written")

@@ -27,10 +27,10 @@ struct Output {
 	std::string text; /* stdout and stderr */
 };
 
-Output pcipassctl(const std::string &arguments)
+/* A /bin/sh command line; its status and stdout with stderr. */
+Output run_shell(const std::string &command)
 {
 	Output output;
-	const std::string command = std::string(PCIPASSCTL) + " " + arguments + " 2>&1";
 	FILE *pipe = ::popen(command.c_str(), "r");
 	REQUIRE(pipe);
 	char buffer[4096];
@@ -40,6 +40,11 @@ Output pcipassctl(const std::string &arguments)
 	const int status = ::pclose(pipe);
 	output.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	return output;
+}
+
+Output pcipassctl(const std::string &arguments)
+{
+	return run_shell(std::string(PCIPASSCTL) + " " + arguments + " 2>&1");
 }
 
 /* Copies a catalogue topology into dir and returns the copy's path. */
@@ -183,4 +188,110 @@ TEST_CASE("pcipassctl: mistyped reconcile entries and owners change nothing")
 		CHECK_MESSAGE(refused.text.find("invalid owner") != std::string::npos, refused.text);
 		CHECK(driver_in(file, "0000:00:16.0") != "vfio-pci");
 	}
+}
+
+TEST_CASE("pcipassctl: concurrent --sim runs lose no update")
+{
+	TempDir dir;
+	const std::string file = copy_topology(dir, "gpu-workstation");
+	/*
+	 * Two shells bind and release a device each, ten times, and end bound.
+	 * A lost save shows as a failed release (the bind vanished) or as a
+	 * device that ends unbound.
+	 */
+	const std::string loop = "for i in 1 2 3 4 5 6 7 8 9 10; do " + std::string(PCIPASSCTL) +
+				 " --sim " + file + " bind DEV --yes >/dev/null 2>&1 || exit 1; " +
+				 PCIPASSCTL + " --sim " + file +
+				 " release DEV --yes >/dev/null 2>&1 || exit 1; done; " + PCIPASSCTL +
+				 " --sim " + file + " bind DEV --yes >/dev/null 2>&1";
+	auto with_device = [&](const std::string &device) {
+		std::string command = loop;
+		for (size_t at; (at = command.find("DEV")) != std::string::npos;)
+			command.replace(at, 3, device);
+		return command;
+	};
+	const Output both = run_shell("(" + with_device("0000:00:14.0") + ") & first=$!; (" +
+					     with_device("0000:00:16.0") + ") & second=$!; "
+					     "wait $first; a=$?; wait $second; b=$?; echo $a $b");
+	CHECK(both.text == "0 0\n");
+	CHECK(driver_in(file, "0000:00:14.0") == "vfio-pci");
+	CHECK(driver_in(file, "0000:00:16.0") == "vfio-pci");
+	CHECK(driver_in(file, "0000:01:00.0") == "nouveau");
+	CHECK(driver_in(file, "0000:00:17.0") != "vfio-pci");
+	CHECK(std::filesystem::exists(file + ".lock"));
+
+	/* Both runs left no temporary file behind. */
+	size_t entries = 0;
+	for (const auto &entry : std::filesystem::directory_iterator(dir.path()))
+		entries += entry.path().filename().string().starts_with("gpu-workstation.json.") &&
+			   entry.path().extension() != ".lock" && entry.path().extension() != ".state";
+	CHECK(entries == 0);
+}
+
+TEST_CASE("pcipassctl: --sim keeps a stray .tmp and rejects a symlink")
+{
+	TempDir dir;
+	const std::string file = copy_topology(dir, "gpu-workstation");
+	std::ofstream(file + ".tmp") << "someone else's file";
+
+	const Output bound = pcipassctl("--sim " + file + " bind 0000:00:14.0 --yes");
+	CHECK_MESSAGE(bound.status == 0, bound.text);
+	CHECK(driver_in(file, "0000:00:14.0") == "vfio-pci");
+	std::ifstream stray(file + ".tmp");
+	CHECK(std::string((std::istreambuf_iterator<char>(stray)), {}) == "someone else's file");
+
+	const std::string link = dir.path() + "/link.json";
+	std::filesystem::create_symlink(file, link);
+	const Output rejected = pcipassctl("--sim " + link + " release 0000:00:14.0 --yes");
+	CHECK(rejected.status == 1);
+	CHECK(rejected.text == "pcipassctl: the simulated state file '" + link +
+				       "' is a symbolic link; pass the file it points to [path '" +
+				       link + "']\n");
+	CHECK(std::filesystem::is_symlink(link));
+	CHECK(driver_in(file, "0000:00:14.0") == "vfio-pci");
+}
+
+TEST_CASE("pcipassctl: unknown address is a usage error")
+{
+	TempDir dir;
+	const std::string file = copy_topology(dir, "gpu-workstation");
+	auto content = [&] {
+		std::ifstream stream(file);
+		return std::string((std::istreambuf_iterator<char>(stream)), {});
+	};
+	const std::string before = content();
+	const std::string error = "pcipassctl: no PCI device at 0000:42:00.0; check the address with "
+				  "'pcipassctl list' [device 0000:42:00.0] [step preflight]\n";
+
+	const Output bound = pcipassctl("--sim " + file + " bind 0000:42:00.0 --yes");
+	CHECK(bound.status == 2);
+	CHECK(bound.text == "bind plan to vfio-pci for owner 'pcipassctl'\n"
+			    "  rejected: not_found: no PCI device at 0000:42:00.0; check the address "
+			    "with 'pcipassctl list'\n"
+			    "  rejected: nothing will be written\n" + error);
+
+	const Output released = pcipassctl("--sim " + file + " release 0000:42:00.0 --yes");
+	CHECK(released.status == 2);
+	CHECK(released.text.ends_with(error));
+
+	const Output planned = pcipassctl("--sim " + file + " plan release 0000:42:00.0");
+	CHECK(planned.status == 2);
+	CHECK(planned.text.find("rejected: not_found: no PCI device at 0000:42:00.0") != std::string::npos);
+
+	const Output shown = pcipassctl("--sim " + file + " show 0000:42:00.0");
+	CHECK(shown.status == 2);
+	CHECK(shown.text == "pcipassctl: no PCI function 0000:42:00.0; run 'pcipassctl list' for the "
+			    "addresses\n");
+
+	const Output malformed = pcipassctl("--sim " + file + " bind 42:00 --yes");
+	CHECK(malformed.status == 2);
+	CHECK(malformed.text == "pcipassctl: invalid PCI address '42:00': expected DDDD:BB:DD.F in hex, "
+				"device at most 1f, function at most 7\n");
+
+	/* A device that exists but is in use is still refused, not a usage error. */
+	const Output refused = pcipassctl("--sim " + file + " bind 0000:00:17.0 --yes");
+	CHECK(refused.status == 1);
+
+	CHECK(content() == before);
+	CHECK_FALSE(std::filesystem::exists(file + ".state/journal"));
 }

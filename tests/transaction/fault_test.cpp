@@ -230,8 +230,13 @@ void run_case(const Case &c, Counts &counts)
 			fault.action = sim::FaultAction::block;
 			REQUIRE(run.fixture.host->inject(fault));
 
+			/*
+			 * The rollback writes share this deadline, so it leaves room for a
+			 * thread that a loaded machine schedules late; 30 ms was seen to
+			 * turn a clean rollback into rollback_failed on two busy cores.
+			 */
 			Request request = c.request;
-			request.options.deadlines.write = std::chrono::milliseconds(30);
+			request.options.deadlines.write = std::chrono::milliseconds(100);
 			auto outcome = run.go(c, request, *run.engine);
 			REQUIRE_FALSE_MESSAGE(outcome, c.name << ", write " << k << " blocks");
 			CHECK(outcome.error().code == errc::timed_out);

@@ -230,7 +230,10 @@ type Engine struct {
 func OpenEngine(host *Host, stateDir string) (*Engine, error) {
 	var cdir *C.char
 	if stateDir != "" {
-		cdir = C.CString(stateDir)
+		var err error
+		if cdir, err = cString("stateDir", stateDir); err != nil {
+			return nil, err
+		}
 		defer free(cdir)
 	}
 	var handle *C.pcipass_engine

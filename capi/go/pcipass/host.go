@@ -24,7 +24,10 @@ func OpenLive(root string) (*Host, error) {
 	if versionError != nil {
 		return nil, versionError
 	}
-	croot := C.CString(root)
+	croot, err := cString("root", root)
+	if err != nil {
+		return nil, err
+	}
 	defer free(croot)
 
 	var handle *C.pcipass_host
@@ -64,7 +67,10 @@ func NewSim(topology []byte, options *SimOptions) (*Host, error) {
 		return nil, err
 	}
 	defer free(coptions)
-	ctopology := C.CString(string(topology))
+	ctopology, err := cString("topology", string(topology))
+	if err != nil {
+		return nil, err
+	}
 	defer free(ctopology)
 
 	var handle *C.pcipass_host
@@ -295,7 +301,10 @@ func (h *Host) SimTopology() ([]byte, error) {
 // SimMaterialize writes the current state as a kernel-shaped tree beneath
 // dir, which must be empty or absent; OpenLive(dir) can then read it.
 func (h *Host) SimMaterialize(dir string) error {
-	cdir := C.CString(dir)
+	cdir, err := cString("dir", dir)
+	if err != nil {
+		return err
+	}
 	defer free(cdir)
 	return h.use(func(handle *C.pcipass_host) error {
 		var cerr *C.pcipass_error
@@ -306,9 +315,15 @@ func (h *Host) SimMaterialize(dir string) error {
 // SimOpenNode registers process pid as holding path ("dev/vfio/N") open,
 // as QEMU would.
 func (h *Host) SimOpenNode(path string, pid int32, command string) error {
-	cpath := C.CString(path)
+	cpath, err := cString("path", path)
+	if err != nil {
+		return err
+	}
 	defer free(cpath)
-	ccommand := C.CString(command)
+	ccommand, err := cString("command", command)
+	if err != nil {
+		return err
+	}
 	defer free(ccommand)
 	return h.use(func(handle *C.pcipass_host) error {
 		var cerr *C.pcipass_error
@@ -318,7 +333,10 @@ func (h *Host) SimOpenNode(path string, pid int32, command string) error {
 
 // SimCloseNode removes pid's hold on path.
 func (h *Host) SimCloseNode(path string, pid int32) error {
-	cpath := C.CString(path)
+	cpath, err := cString("path", path)
+	if err != nil {
+		return err
+	}
 	defer free(cpath)
 	return h.use(func(handle *C.pcipass_host) error {
 		var cerr *C.pcipass_error
@@ -329,7 +347,10 @@ func (h *Host) SimCloseNode(path string, pid int32) error {
 // SimUnloadModule unloads a module as rmmod would; its devices are left
 // without a driver.
 func (h *Host) SimUnloadModule(module string) error {
-	cmodule := C.CString(module)
+	cmodule, err := cString("module", module)
+	if err != nil {
+		return err
+	}
 	defer free(cmodule)
 	return h.use(func(handle *C.pcipass_host) error {
 		var cerr *C.pcipass_error
@@ -415,18 +436,26 @@ type ClaimCheck struct {
 // pcidevice (may be nil) is the owning PCIDevice, whose uid and identity
 // are then checked too. A claim with problems is a report, not an error.
 func (g *Graph) ValidateClaim(claim []byte, node string, pcidevice []byte) (*ClaimCheck, error) {
-	cclaim := C.CString(string(claim))
+	cclaim, err := cString("claim", string(claim))
+	if err != nil {
+		return nil, err
+	}
 	defer free(cclaim)
-	cnode := C.CString(node)
+	cnode, err := cString("node", node)
+	if err != nil {
+		return nil, err
+	}
 	defer free(cnode)
 	var cpcidevice *C.char
 	if pcidevice != nil {
-		cpcidevice = C.CString(string(pcidevice))
+		if cpcidevice, err = cString("pcidevice", string(pcidevice)); err != nil {
+			return nil, err
+		}
 		defer free(cpcidevice)
 	}
 
 	var text []byte
-	err := g.use(func(handle *C.pcipass_graph) error {
+	err = g.use(func(handle *C.pcipass_graph) error {
 		var out *C.char
 		var cerr *C.pcipass_error
 		status := C.pcipass_claim_validate(handle, cclaim, cnode, cpcidevice, &out, &cerr)

@@ -49,7 +49,10 @@ func stringCall(call func(**C.char, **C.pcipass_error) C.int) ([]byte, error) {
 // PCIDevice; without its metadata.name or metadata.uid there is no claim,
 // only an error matching ErrMissingOwnerReference. options may be nil.
 func ClaimFromPCIDevice(pcidevice []byte, options *ClaimOptions) ([]byte, error) {
-	cpcidevice := C.CString(string(pcidevice))
+	cpcidevice, err := cString("pcidevice", string(pcidevice))
+	if err != nil {
+		return nil, err
+	}
 	defer free(cpcidevice)
 	var coptions *C.char
 	if options != nil {
@@ -71,7 +74,10 @@ func ClaimFromPCIDevice(pcidevice []byte, options *ClaimOptions) ([]byte, error)
 // KubeVirtEntries builds the KubeVirt hostDevices and pciHostDevices
 // entries for PCIDevice objects, given as a JSON array or a Kubernetes List.
 func KubeVirtEntries(pcidevices []byte) ([]byte, error) {
-	cpcidevices := C.CString(string(pcidevices))
+	cpcidevices, err := cString("pcidevices", string(pcidevices))
+	if err != nil {
+		return nil, err
+	}
 	defer free(cpcidevices)
 	return stringCall(func(out **C.char, cerr **C.pcipass_error) C.int {
 		return C.pcipass_kubevirt_entries(cpcidevices, out, cerr)
@@ -80,7 +86,10 @@ func KubeVirtEntries(pcidevices []byte) ([]byte, error) {
 
 // LibvirtHostdev returns the libvirt <hostdev> element for a PCI address.
 func LibvirtHostdev(address string) (string, error) {
-	caddress := C.CString(address)
+	caddress, err := cString("address", address)
+	if err != nil {
+		return "", err
+	}
 	defer free(caddress)
 	xml, err := stringCall(func(out **C.char, cerr **C.pcipass_error) C.int {
 		return C.pcipass_libvirt_hostdev(caddress, out, cerr)

@@ -10,6 +10,7 @@ import "C"
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unsafe"
 )
 
@@ -37,6 +38,18 @@ func CheckVersion() error {
 func Version() (major, minor, patch int) {
 	encoded := uint32(C.pcipass_version())
 	return int(encoded >> 16 & 0xff), int(encoded >> 8 & 0xff), int(encoded & 0xff)
+}
+
+// cString copies value to a C string. pcipass strings end at the first NUL,
+// so a value with a NUL inside is rejected instead of cut short. The error
+// names the argument name.
+func cString(name, value string) (*C.char, error) {
+	if index := strings.IndexByte(value, 0); index >= 0 {
+		return nil, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf(
+			"%s contains a NUL byte at index %d; pcipass strings end at the first NUL, "+
+				"so remove it", name, index)}
+	}
+	return C.CString(value), nil
 }
 
 // cDocument serializes value to a C string; nil gives NULL.

@@ -54,15 +54,26 @@ def call_string(function, *args):
         lib.pcipass_string_free(out)
 
 
-def encode(text):
-    """Encode a str argument as UTF-8 bytes; None stays NULL."""
-    return text.encode('utf-8') if text is not None else None
+def encode(text, name):
+    """Encode a str argument as UTF-8 bytes; bytes pass through and None stays NULL.
+
+    pcipass takes NUL-terminated strings, so a NUL inside text would cut it
+    short without notice: raise ValueError naming the argument instead.
+    """
+    if text is None:
+        return None
+    data = text if isinstance(text, bytes) else text.encode('utf-8')
+    index = data.find(b'\0')
+    if index >= 0:
+        raise ValueError(f'{name} contains a NUL byte at index {index}; pcipass strings '
+                         'end at the first NUL, so remove it')
+    return data
 
 
-def document(value, schema):
-    """Serialize a JSON argument: str passes through, a dict gets the schema field."""
-    if value is None or isinstance(value, str):
-        return encode(value)
+def document(value, schema, name):
+    """Serialize a JSON argument: str and bytes pass through, a dict gets the schema field."""
+    if value is None or isinstance(value, (str, bytes)):
+        return encode(value, name)
     if isinstance(value, dict) and schema and 'schema' not in value:
         value = {'schema': schema, **value}
     return json.dumps(value).encode('utf-8')

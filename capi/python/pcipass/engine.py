@@ -76,7 +76,8 @@ class Engine(Handle):
     def __init__(self, host, state_dir=None):
         handle = EnginePointer()
         call(lib.pcipass_engine_open, host._get(),
-             encode(str(state_dir) if state_dir is not None else None), ctypes.byref(handle))
+             encode(str(state_dir) if state_dir is not None else None, 'state_dir'),
+             ctypes.byref(handle))
         super().__init__(handle)
 
     def plan(self, operation, devices, *, driver=None, owner=None, options=None):

@@ -29,7 +29,7 @@ class Graph(Handle):
         libvirt). Returns the "pcipass.objects/v1" document as a dict.
         """
         text = call_string(lib.pcipass_objects_build, self._get(),
-                           document(request, 'pcipass.objects-request/v1'))
+                           document(request, 'pcipass.objects-request/v1', 'request'))
         return json.loads(text)
 
     def validate_claim(self, claim, node, pcidevice=None):
@@ -38,8 +38,9 @@ class Graph(Handle):
         Returns the "pcipass.claim-check/v1" report: a claim with problems
         is a report with "valid": false, not an exception.
         """
-        text = call_string(lib.pcipass_claim_validate, self._get(), document(claim, None),
-                           encode(node), document(pcidevice, None))
+        text = call_string(lib.pcipass_claim_validate, self._get(),
+                           document(claim, None, 'claim'), encode(node, 'node'),
+                           document(pcidevice, None, 'pcidevice'))
         return json.loads(text)
 
 
@@ -57,7 +58,7 @@ class Host(Handle):
         is opened on the host and asked to.
         """
         handle = HostPointer()
-        call(lib.pcipass_host_open_live, encode(root), ctypes.byref(handle))
+        call(lib.pcipass_host_open_live, encode(root, 'root'), ctypes.byref(handle))
         return cls(handle)
 
     def scan(self):
@@ -81,8 +82,8 @@ class SimHost(Host):
         options = {'schema': 'pcipass.sim-options/v1', 'nul_override_quirk': nul_override_quirk,
                    'record_log': record_log}
         handle = HostPointer()
-        call(lib.pcipass_sim_new, document(topology, None), document(options, None),
-             ctypes.byref(handle))
+        call(lib.pcipass_sim_new, document(topology, None, 'topology'),
+             document(options, None, 'options'), ctypes.byref(handle))
         super().__init__(handle)
 
     @classmethod
@@ -99,7 +100,7 @@ class SimHost(Host):
         write fail with EBUSY. Changes no kernel state.
         """
         fault_id = ctypes.c_uint32()
-        call(lib.pcipass_sim_inject, self._get(), document(fault, 'pcipass.fault/v1'),
+        call(lib.pcipass_sim_inject, self._get(), document(fault, 'pcipass.fault/v1', 'fault'),
              ctypes.byref(fault_id))
         return fault_id.value
 
@@ -137,15 +138,16 @@ class SimHost(Host):
 
     def materialize(self, directory):
         """Write the current state as a kernel-shaped tree beneath an empty directory."""
-        call(lib.pcipass_sim_materialize, self._get(), encode(str(directory)))
+        call(lib.pcipass_sim_materialize, self._get(), encode(str(directory), 'directory'))
 
     def open_node(self, path, pid, command):
         """Register process pid as holding path ("dev/vfio/N") open, as QEMU would."""
-        call(lib.pcipass_sim_open_node, self._get(), encode(path), pid, encode(command))
+        call(lib.pcipass_sim_open_node, self._get(), encode(path, 'path'), pid,
+             encode(command, 'command'))
 
     def close_node(self, path, pid):
-        call(lib.pcipass_sim_close_node, self._get(), encode(path), pid)
+        call(lib.pcipass_sim_close_node, self._get(), encode(path, 'path'), pid)
 
     def unload_module(self, module):
         """Unload a module as rmmod would; its devices are left without a driver."""
-        call(lib.pcipass_sim_unload_module, self._get(), encode(module))
+        call(lib.pcipass_sim_unload_module, self._get(), encode(module, 'module'))
