@@ -58,8 +58,8 @@ public:
 	bool simulated() const { return !options_.sim_file.empty(); }
 
 	/*
-	 * Switches stdout to JSON escaping, for commands that print JSON
-	 * documents even without --json: text escaping would put "\xNN",
+	 * Switches stdout to JSON escaping. Commands that print JSON documents
+	 * even without --json call it, because text escaping would put "\xNN",
 	 * which is invalid JSON, into their strings.
 	 */
 	void use_json_output() { out_.set_mode(EscapingBuffer::Mode::json); }
