@@ -221,7 +221,7 @@ pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context,
 	std::signal(SIGPIPE, SIG_IGN);
 
 	/* --lock-timeout bounds the wait for the lock of a --sim FILE too. */
-	context.set_lock_timeout(std::chrono::milliseconds(options.lock_timeout_ms));
+	context.lock_for_changes(std::chrono::milliseconds(options.lock_timeout_ms));
 
 	BOOST_OUTCOME_TRY(auto host, context.host());
 

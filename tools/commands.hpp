@@ -43,8 +43,9 @@ struct GlobalOptions {
  * The host a command runs against, opened on first use: a LiveHost under
  * --root, or the simulated kernel loaded from --sim. A command that changed
  * the simulated state calls mark_changed() so that the state is saved back.
- * With --sim, the lock from lock_simulated_file() is held from the load
- * until the context is destroyed, after finish() saved the state.
+ * With --sim, a command that may change the state holds the lock from
+ * lock_simulated_file() from the load until the context is destroyed, after
+ * finish() saved the state.
  */
 class Context
 {
@@ -64,8 +65,17 @@ public:
 	 */
 	void use_json_output() { out_.set_mode(EscapingBuffer::Mode::json); }
 
-	/* How long host() waits for the lock of a --sim FILE; call it before host(). */
-	void set_lock_timeout(std::chrono::milliseconds timeout) { lock_timeout_ = timeout; }
+	/*
+	 * Makes host() take the lock of a --sim FILE, waiting up to timeout;
+	 * call it before host() in commands that may change the state. Readers
+	 * take no lock: a save replaces FILE by a rename, so they load either
+	 * the old state or the new one, whole.
+	 */
+	void lock_for_changes(std::chrono::milliseconds timeout)
+	{
+		locking_ = true;
+		lock_timeout_ = timeout;
+	}
 
 	pcipass::result<pcipass::Host *> host();
 	void mark_changed() { changed_ = true; }
@@ -76,8 +86,8 @@ public:
 private:
 	const GlobalOptions &options_;
 	EscapedStream &out_;
-	/* The default of --lock-timeout, for commands that do not take it. */
-	std::chrono::milliseconds lock_timeout_{30000};
+	bool locking_ = false;
+	std::chrono::milliseconds lock_timeout_{0};
 	pcipass::detail::UniqueFd sim_lock_;
 	std::unique_ptr<pcipass::Host> host_;
 	bool changed_ = false;

@@ -25,8 +25,10 @@ pcipass::result<pcipass::Host *> Context::host()
 		return host_.get();
 
 	if (simulated()) {
-		BOOST_OUTCOME_TRY(auto lock, lock_simulated_file(options_.sim_file, lock_timeout_));
-		sim_lock_ = std::move(lock);
+		if (locking_) {
+			BOOST_OUTCOME_TRY(auto lock, lock_simulated_file(options_.sim_file, lock_timeout_));
+			sim_lock_ = std::move(lock);
+		}
 
 		BOOST_OUTCOME_TRY(auto host, open_simulated_host(options_.sim_file));
 		host_ = std::move(host);

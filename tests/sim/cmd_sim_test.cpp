@@ -59,8 +59,13 @@ TEST_CASE("cmd_sim: the lock on a state file is exclusive")
 	TempDir dir;
 	const std::string file = (dir.path() / "host.json").string();
 
-	auto held = pcipassctl::lock_simulated_file(file);
+	auto held = pcipassctl::lock_simulated_file(file, std::chrono::milliseconds(1000));
 	REQUIRE_MESSAGE(held, held.error().describe());
+
+	auto waited = pcipassctl::lock_simulated_file(file, std::chrono::milliseconds(50));
+	REQUIRE_FALSE(waited);
+	CHECK(waited.error().code == pcipass::errc::lock_failed);
+	CHECK(waited.error().path == file + ".lock");
 
 	/* flock(2) locks belong to the open file, so a second open conflicts in one process too. */
 	const std::string lock_path = file + ".lock";
@@ -75,7 +80,7 @@ TEST_CASE("cmd_sim: the lock on a state file is exclusive")
 
 	std::filesystem::remove(lock_path);
 	std::filesystem::create_symlink(dir.path() / "elsewhere", lock_path);
-	auto linked = pcipassctl::lock_simulated_file(file);
+	auto linked = pcipassctl::lock_simulated_file(file, std::chrono::milliseconds(1000));
 	REQUIRE_FALSE(linked);
 	CHECK(linked.error().sys_errno == ELOOP);
 	CHECK_FALSE(std::filesystem::exists(dir.path() / "elsewhere"));

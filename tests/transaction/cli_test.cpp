@@ -255,6 +255,23 @@ TEST_CASE("pcipassctl: --sim keeps a stray .tmp and rejects a symlink")
 	CHECK(driver_in(file, "0000:00:14.0") == "vfio-pci");
 }
 
+TEST_CASE("pcipassctl: reading a --sim FILE takes no lock")
+{
+	TempDir dir;
+	const std::string file = copy_topology(dir, "gpu-workstation");
+
+	for (const char *command : {"list", "show 0000:01:00.0", "snapshot"}) {
+		CAPTURE(command);
+		const Output read = pcipassctl("--sim " + file + " " + command);
+		CHECK_MESSAGE(read.status == 0, read.text);
+	}
+	CHECK_FALSE(std::filesystem::exists(file + ".lock"));
+
+	const Output planned = pcipassctl("--sim " + file + " plan bind 0000:00:14.0");
+	CHECK_MESSAGE(planned.status == 0, planned.text);
+	CHECK(std::filesystem::exists(file + ".lock"));
+}
+
 TEST_CASE("pcipassctl: unknown address is a usage error")
 {
 	TempDir dir;
