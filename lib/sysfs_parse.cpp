@@ -143,6 +143,9 @@ std::string quote_content(std::string_view text)
 	for (unsigned char c : text.substr(0, 64)) {
 		if (c == '\n') {
 			quoted += "\\n";
+		} else if (c == '\\') {
+			/* So that a literal "\x1b" in a name cannot pass for an escaped byte. */
+			quoted += "\\\\";
 		} else if (c < 0x20 || c >= 0x7f) {
 			std::array<char, 8> escaped;
 			std::snprintf(escaped.data(), escaped.size(), "\\x%02x", c);

@@ -184,7 +184,7 @@ std::string_view path_basename(std::string_view path);
 /* The directory part of a path ("a/b/c" gives "a/b"; "a" gives ""). */
 std::string_view path_dirname(std::string_view path);
 
-/* Content as it appears in messages: quoted, control bytes escaped, cut after 64 bytes. */
+/* Content as it appears in messages: quoted, control bytes and backslashes escaped, cut after 64 bytes. */
 std::string quote_content(std::string_view text);
 
 } /* namespace pcipass::detail */
