@@ -55,9 +55,13 @@ bool process_alive(long pid)
  */
 std::optional<Error> check_step_file(Host &host, const Step &step)
 {
-	if (step.kind == StepKind::load_module || !host.exists(step.path))
+	if (step.kind == StepKind::load_module)
 		return std::nullopt;
 
+	/*
+	 * Resolved before the existence check: exists() is false when a parent
+	 * directory is a link out of the root, and that must refuse, not skip.
+	 */
 	auto resolved = host.resolve(step.path);
 	if (!resolved && resolved.error().code == errc::escapes_root) {
 		Error error = make_error(errc::escapes_root,
@@ -70,7 +74,7 @@ std::optional<Error> check_step_file(Host &host, const Step &step)
 		return error;
 	}
 
-	if (host.can_write(step.path))
+	if (!host.exists(step.path) || host.can_write(step.path))
 		return std::nullopt;
 	Error error = make_error(errc::permission_denied,
 				 "cannot write '" + step.path + "' on " + host.describe() +
