@@ -78,9 +78,9 @@ bool refused_by_host(const result<void> &written)
 }
 
 /* Names the write without claiming it happened: a write refused before write(2) changed nothing. */
-std::string after_writing(const result<void> &written, const std::string &what)
+std::string after_writing(const result<void> &written, const std::string &object)
 {
-	return (written ? " after writing " : " after trying to write ") + what;
+	return (written ? " after writing " : " after trying to write ") + object;
 }
 
 Error mismatch(errc code, const Step &step, const result<void> &written, std::string message)
@@ -239,11 +239,11 @@ result<bool> Executor::perform_override(const Step &step)
 	if (after.override == expected)
 		return false;
 
-	const std::string shown = expected.empty() ? std::string("\\n") : expected;
+	const std::string expected_text = expected.empty() ? std::string("\\n") : expected;
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
 			"driver_override of " + step.device + " reads '" +
 				(after.override.empty() ? std::string("(null)") : after.override) + "'" +
-				after_writing(written, "'" + shown + "'"));
+				after_writing(written, "'" + expected_text + "'"));
 }
 
 result<bool> Executor::perform_unbind(const Step &step, const std::string &final_driver)

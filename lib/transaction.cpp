@@ -60,7 +60,7 @@ std::optional<Error> check_step_file(Host &host, const Step &step)
 
 	/*
 	 * Resolved before the existence check: exists() is false when a parent
-	 * directory is a link out of the root, and that must refuse, not skip.
+	 * directory is a link out of the root, and that must reject the step, not skip it.
 	 */
 	auto resolved = host.resolve(step.path);
 	if (!resolved && resolved.error().code == errc::escapes_root) {
