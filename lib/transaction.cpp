@@ -17,6 +17,8 @@
 
 #include <boost/json.hpp>
 
+#include <pcipass/testing/sim.hpp>
+
 #include "config.h"
 #include "executor.hpp"
 #include "journal.hpp"
@@ -561,6 +563,13 @@ Engine::~Engine() = default;
 
 result<std::unique_ptr<Engine>> Engine::open(Host &host, EngineOptions options)
 {
+	/* A journal left in the default by a crashed test would be replayed on the real host by recover. */
+	if (options.state_dir.empty() && dynamic_cast<const sim::Host *>(&host) != nullptr)
+		return make_error(errc::invalid_argument,
+				  "an engine on a simulated kernel needs an explicit state directory: the "
+				  "default " + default_state_dir() +
+					  " belongs to the real host, where 'pcipassctl recover' would act on "
+					  "the simulated journal; pass a temporary directory");
 	if (options.state_dir.empty())
 		options.state_dir = default_state_dir();
 

@@ -182,7 +182,10 @@ public:
 };
 
 struct EngineOptions {
-	/* Journal, lock and ownership records; empty: the configured default (/run/pcipass). */
+	/*
+	 * Journal, lock and ownership records; empty: the configured default
+	 * (/run/pcipass). Required on a simulated kernel (sim::Host).
+	 */
 	std::string state_dir;
 	ScanOptions scan;
 };
@@ -208,7 +211,11 @@ std::string default_state_dir();
 class Engine
 {
 public:
-	/* Errors: state_directory_unsafe, permission_denied, io_error. Creates the state directory. */
+	/*
+	 * Errors: state_directory_unsafe, permission_denied, io_error;
+	 * invalid_argument when host is a simulated kernel and options has no
+	 * state directory. Creates the state directory.
+	 */
 	static result<std::unique_ptr<Engine>> open(Host &host, EngineOptions options = {});
 
 	~Engine();
