@@ -79,7 +79,7 @@ class Engine(Handle):
     def __init__(self, host, state_dir=None):
         handle = EnginePointer()
         call(lib.pcipass_engine_open, host._get(),
-             encode(str(state_dir) if state_dir is not None else None, 'state_dir'),
+             encode(state_dir, 'state_dir'),
              ctypes.byref(handle))
         super().__init__(handle)
 
