@@ -603,8 +603,9 @@ int pcipass_engine_plan(pcipass_engine *engine, int32_t operation, const char *r
  * PCIPASS_E_JOURNAL_CORRUPT, also for unusable ownership records (they
  * stay in place, and every request fails until they are repaired or
  * removed); PCIPASS_E_IN_DOUBT when an unfinished transaction waits for
- * pcipass_engine_recover; PCIPASS_E_ESCAPES_ROOT when a file a step
- * writes is a link that leads outside the host root;
+ * pcipass_engine_recover; PCIPASS_E_ESCAPES_ROOT when the path of a
+ * file a step writes goes through a link (the file or a directory above
+ * it) that leads outside the host root;
  * PCIPASS_E_PERMISSION_DENIED without the right to write one.
  * Errors after a complete rollback: the failing step's code with its
  * errno, device, path and step. A failed bind write gives
