@@ -503,7 +503,7 @@ result<std::vector<const Device *>> group_endpoints(const DeviceList &devices,
 	if (!device)
 		return make_error(errc::not_found,
 				  "no PCI function at " + address.to_string() +
-					  ": check the address with lspci -D",
+					  "; check the address with 'pcipassctl list'",
 				  address.to_string());
 	if (device->is_bridge())
 		return make_error(errc::bridge_requested,

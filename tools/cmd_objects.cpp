@@ -24,6 +24,7 @@
 #include <pcipass/graph.hpp>
 
 #include "commands.hpp"
+#include "escaped_output.hpp"
 #include "json_text.hpp"
 
 namespace pcipassctl {
@@ -173,17 +174,23 @@ void print_objects(const pcipass::Objects &objects, const pcipass::ObjectsReques
 
 int run_objects(Context &context, const ObjectsOptions &options)
 {
+	/* Even without --json the output is JSON documents, which `kubectl apply -f -` reads. */
+	context.use_json_output();
+
 	auto request = make_request(options);
 	if (!request)
-		return report(request.error());
+		return report(request.error(), exit_usage);
 
 	auto graph = scan(context);
 	if (!graph)
 		return report(graph.error());
 
+	/* An address where the host has no PCI function is a usage error, as in the other commands. */
 	auto objects = pcipass::build_objects(graph.value(), request.value());
 	if (!objects)
-		return report(objects.error());
+		return report(objects.error(), objects.error().code == pcipass::errc::not_found
+						       ? exit_usage
+						       : exit_failed);
 
 	if (context.json())
 		std::cout << boost::json::serialize(pcipass::to_json(objects.value(), request.value()))
@@ -229,10 +236,10 @@ int run_validate(Context &context, const ValidateOptions &options)
 	if (context.json()) {
 		std::cout << boost::json::serialize(pcipass::to_json(check)) << "\n";
 	} else if (check.valid()) {
-		std::cout << "claim is valid on node " << node << "\n";
+		std::cout << "claim is valid on node " << escape_text(node) << "\n";
 	} else {
 		for (const pcipass::ClaimProblem &problem : check.problems) {
-			std::cout << problem.reason << ": " << problem.message << "\n";
+			std::cout << problem.reason << ": " << escape_text(problem.message) << "\n";
 			if (!problem.fix.is_null())
 				std::cout << "  entry: " << boost::json::serialize(problem.fix) << "\n";
 		}

@@ -19,6 +19,7 @@
 #include <pcipass/testing/topology.hpp>
 
 #include "commands.hpp"
+#include "escaped_output.hpp"
 #include "doctor.hpp"
 
 namespace pcipassctl {
@@ -48,7 +49,7 @@ std::optional<PciAddress> parse_address(const std::string &text, int &status)
 	auto address = PciAddress::parse(text);
 	if (address)
 		return address.value();
-	std::cerr << "pcipassctl: " << address.error().message
+	std::cerr << "pcipassctl: " << escape_text(address.error().message)
 		  << "; run 'pcipassctl list' for the addresses\n";
 	status = exit_usage;
 	return std::nullopt;
@@ -87,11 +88,20 @@ std::string device_name(const Device &device)
 	return name;
 }
 
-/* Rows of cells printed with each column as wide as its widest cell. */
+/*
+ * Rows of cells printed with each column as wide as its widest cell. Cells
+ * are escaped, because most hold names and values read from sysfs.
+ */
 class Table
 {
 public:
-	void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+	void add(const std::vector<std::string> &row)
+	{
+		std::vector<std::string> escaped;
+		for (const std::string &cell : row)
+			escaped.push_back(escape_text(cell));
+		rows_.push_back(std::move(escaped));
+	}
 
 	void print(std::ostream &out) const
 	{
@@ -137,11 +147,11 @@ std::vector<std::string> list_row(const DeviceGraph &graph, const Device &device
 void print_findings(const DeviceGraph &graph)
 {
 	for (const pcipass::Finding &finding : graph.host().findings)
-		std::cerr << "pcipassctl: warning: " << finding.message << "\n";
+		std::cerr << "pcipassctl: warning: " << escape_text(finding.message) << "\n";
 	for (const Device &device : graph.devices())
 		for (const pcipass::Finding &finding : device.findings)
 			std::cerr << "pcipassctl: warning: " << device.address.to_string() << ": "
-				  << finding.message << "\n";
+				  << escape_text(finding.message) << "\n";
 }
 
 void add_tree_rows(const DeviceGraph &graph, const Device &device, const std::string &target,
@@ -233,7 +243,7 @@ void print_device(const Device &device, std::ostream &out)
 
 	out << device.address.to_string();
 	if (!device_name(device).empty())
-		out << "  " << device_name(device);
+		out << "  " << escape_text(device_name(device));
 	out << "\n";
 
 	char revision[8];
@@ -325,7 +335,7 @@ int run_show(Context &context, const ReadOptions &options)
 			std::vector<std::string> holders;
 			for (const pcipass::Holder &holder : group->holders)
 				holders.push_back(holder.command + " (pid " + std::to_string(holder.pid) + ")");
-			std::cout << ", open by " << join(holders, ", ");
+			std::cout << ", open by " << escape_text(join(holders, ", "));
 		}
 		std::cout << "\n";
 		Table members;
@@ -340,12 +350,13 @@ int run_show(Context &context, const ReadOptions &options)
 		std::cout << "No IOMMU group.\n";
 	}
 
-	std::cout << "\nPassthrough to " << options.target << ": " << readiness_text(readiness) << "\n";
+	const std::string target = escape_text(options.target);
+	std::cout << "\nPassthrough to " << target << ": " << escape_text(readiness_text(readiness))
+		  << "\n";
 	if (readiness.state == Readiness::State::claimable)
-		std::cout << "  a claim moves " << address_list(readiness.moves) << " to " << options.target
-			  << "\n";
+		std::cout << "  a claim moves " << address_list(readiness.moves) << " to " << target << "\n";
 	for (const pcipass::Blocker &blocker : readiness.blockers)
-		std::cout << "  " << blocker.message << "\n";
+		std::cout << "  " << escape_text(blocker.message) << "\n";
 	return exit_ok;
 }
 
@@ -377,9 +388,9 @@ int run_doctor(Context &context, const ReadOptions &options)
 		print_json(boost::json::object{{"ok", !failed}, {"checks", std::move(array)}});
 	} else {
 		for (const Check &check : checks) {
-			std::cout << status_name(check.status) << "  " << check.message << "\n";
+			std::cout << status_name(check.status) << "  " << escape_text(check.message) << "\n";
 			if (!check.fix.empty())
-				std::cout << "      fix: " << check.fix << "\n";
+				std::cout << "      fix: " << escape_text(check.fix) << "\n";
 		}
 	}
 	return failed ? exit_failed : exit_ok;
@@ -387,6 +398,8 @@ int run_doctor(Context &context, const ReadOptions &options)
 
 int run_snapshot(Context &context)
 {
+	context.use_json_output();
+
 	pcipass::ScanOptions options;
 	options.driver_modules = true;
 
@@ -404,7 +417,7 @@ int run_snapshot(Context &context)
 	/* A snapshot that would not load again is still worth attaching to a report. */
 	if (auto valid = pcipass::testing::validate_topology(topology); !valid)
 		std::cerr << "pcipassctl: warning: the snapshot does not load as a topology: "
-			  << valid.error().message << "\n";
+			  << escape_text(valid.error().message) << "\n";
 	print_findings(graph.value());
 	return exit_ok;
 }

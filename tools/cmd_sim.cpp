@@ -8,12 +8,14 @@
  */
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include <pcipass/testing/sim.hpp>
@@ -102,7 +104,8 @@ void sync_directory(const std::string &file)
 
 } /* namespace */
 
-pcipass::result<pcipass::detail::UniqueFd> lock_simulated_file(const std::string &file)
+pcipass::result<pcipass::detail::UniqueFd> lock_simulated_file(const std::string &file,
+								std::chrono::milliseconds timeout)
 {
 	const std::string lock_path = file + ".lock";
 	pcipass::detail::UniqueFd fd(
@@ -115,12 +118,22 @@ pcipass::result<pcipass::detail::UniqueFd> lock_simulated_file(const std::string
 						       "symbolic link",
 					       {}, lock_path);
 
-	int locked;
-	do
-		locked = ::flock(fd.get(), LOCK_EX);
-	while (locked != 0 && errno == EINTR);
-	if (locked != 0)
-		return pcipass::make_sys_error(errno, "cannot lock '" + lock_path + "'", {}, lock_path);
+	/* flock has no timeout, so poll it like the lock of the state directory. */
+	const auto until = std::chrono::steady_clock::now() + timeout;
+	while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return pcipass::make_sys_error(errno, "cannot lock '" + lock_path + "'", {},
+						       lock_path);
+		if (std::chrono::steady_clock::now() >= until)
+			return pcipass::make_error(
+				pcipass::errc::lock_failed,
+				"the lock '" + lock_path +
+					"' of the simulated state was held by another process for more "
+					"than " + std::to_string(timeout.count()) +
+					" ms; wait for that run to finish, or raise --lock-timeout",
+				{}, lock_path);
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
 	return fd;
 }
 

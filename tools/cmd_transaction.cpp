@@ -5,6 +5,7 @@
  * pcipassctl plan, bind, release, recover and reconcile.
  */
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include <pcipass/transaction.hpp>
 
 #include "commands.hpp"
+#include "escaped_output.hpp"
 #include "plan_json.hpp"
 
 namespace json = boost::json;
@@ -57,18 +59,18 @@ public:
 			return;
 
 		std::cout << (record.undo ? "  undo " : "  step ") << record.seq << ": "
-			  << record.step.describe() << " ... " << pcipass::step_status_name(record.status);
+			  << escape_text(record.step.describe()) << " ... " << pcipass::step_status_name(record.status);
 		if (record.error)
-			std::cout << " (" << record.error->message << ")";
+			std::cout << " (" << escape_text(record.error->message) << ")";
 		std::cout << "\n" << std::flush;
 	}
 };
 
 std::string state_text(const pcipass::DeviceState &state)
 {
-	std::string text = state.driver.empty() ? "(no driver)" : state.driver;
+	std::string text = state.driver.empty() ? "(no driver)" : escape_text(state.driver);
 	if (!state.override.empty() && state.override != state.driver)
-		text += " [override " + state.override + "]";
+		text += " [override " + escape_text(state.override) + "]";
 	return text;
 }
 
@@ -76,7 +78,7 @@ void print_findings(const std::vector<pcipass::PreflightFinding> &findings)
 {
 	for (const auto &finding : findings)
 		std::cout << (finding.blocking ? "  rejected: " : "  warning: ")
-			  << pcipass::errc_name(finding.code) << ": " << finding.message << "\n";
+			  << pcipass::errc_name(finding.code) << ": " << escape_text(finding.message) << "\n";
 }
 
 /* The plan in human form; with_steps lists each write and its undo. */
@@ -84,9 +86,9 @@ void print_plan(const pcipass::Plan &plan, bool with_steps)
 {
 	std::cout << pcipass::operation_name(plan.operation) << " plan";
 	if (!plan.driver.empty() && plan.operation == pcipass::Operation::bind)
-		std::cout << " to " << plan.driver;
+		std::cout << " to " << escape_text(plan.driver);
 	if (!plan.owner.empty())
-		std::cout << " for owner '" << plan.owner << "'";
+		std::cout << " for owner '" << escape_text(plan.owner) << "'";
 	if (!plan.groups.empty()) {
 		std::cout << ", IOMMU group";
 		for (unsigned group : plan.groups)
@@ -118,9 +120,9 @@ void print_plan(const pcipass::Plan &plan, bool with_steps)
 		return;
 	}
 	for (size_t i = 0; i < plan.steps.size(); i++) {
-		std::cout << "  " << i + 1 << ". " << plan.steps[i].step.describe();
+		std::cout << "  " << i + 1 << ". " << escape_text(plan.steps[i].step.describe());
 		if (plan.steps[i].inverse)
-			std::cout << "  (undo: " << plan.steps[i].inverse->describe() << ")";
+			std::cout << "  (undo: " << escape_text(plan.steps[i].inverse->describe()) << ")";
 		std::cout << "\n";
 	}
 }
@@ -130,11 +132,11 @@ void print_report(const pcipass::Report &report)
 	std::cout << pcipass::operation_name(report.operation) << ": "
 		  << pcipass::outcome_name(report.outcome);
 	if (!report.transaction.empty())
-		std::cout << " (transaction " << report.transaction << ")";
+		std::cout << " (transaction " << escape_text(report.transaction) << ")";
 	std::cout << ", " << report.writes << (report.writes == 1 ? " write" : " writes") << "\n";
 
 	for (const auto &device : report.devices)
-		std::cout << "  " << device.device << "  " << state_text(device.before) << " -> "
+		std::cout << "  " << escape_text(device.device) << "  " << state_text(device.before) << " -> "
 			  << state_text(device.after) << (device.in_doubt ? "  (in doubt)" : "") << "\n";
 
 	if (report.outcome == pcipass::Outcome::committed &&
@@ -172,12 +174,26 @@ pcipass::result<pcipass::Request> make_request(const TransactionOptions &options
 	return request;
 }
 
-/* A plan blocked by a requested address that names no device is a usage error. */
+/*
+ * A plan blocked by a requested address that names no device is a usage
+ * error. With an expected identity (ADDR=VENDOR:DEVICE) preflight reports
+ * such an address as identity_mismatch, and the plan has no member there.
+ */
 int blocked_status(const pcipass::Plan &plan)
 {
-	for (const auto &finding : plan.findings)
-		if (finding.blocking && finding.code == pcipass::errc::not_found && !finding.device.empty())
+	for (const auto &finding : plan.findings) {
+		if (!finding.blocking || finding.device.empty())
+			continue;
+		if (finding.code == pcipass::errc::not_found)
 			return exit_usage;
+
+		const bool present = std::any_of(plan.members.begin(), plan.members.end(),
+						  [&finding](const pcipass::Member &member) {
+							  return member.address.to_string() == finding.device;
+						  });
+		if (finding.code == pcipass::errc::identity_mismatch && !present)
+			return exit_usage;
+	}
 	return exit_failed;
 }
 
@@ -199,15 +215,19 @@ std::string state_dir_for(const Context &context)
  * reader that closes stdout (pcipassctl bind ... | head) must not kill the
  * process between two writes of a transaction; output then fails quietly.
  */
-pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context)
+pcipass::result<std::unique_ptr<pcipass::Engine>> open_engine(Context &context,
+								const TransactionOptions &options)
 {
 	std::signal(SIGPIPE, SIG_IGN);
 
+	/* --lock-timeout bounds the wait for the lock of a --sim FILE too. */
+	context.set_lock_timeout(std::chrono::milliseconds(options.lock_timeout_ms));
+
 	BOOST_OUTCOME_TRY(auto host, context.host());
 
-	pcipass::EngineOptions options;
-	options.state_dir = state_dir_for(context);
-	return pcipass::Engine::open(*host, options);
+	pcipass::EngineOptions engine_options;
+	engine_options.state_dir = state_dir_for(context);
+	return pcipass::Engine::open(*host, engine_options);
 }
 
 int not_confirmed()
@@ -223,7 +243,7 @@ bool confirmed(const Context &context, const TransactionOptions &options, const 
 	if (options.yes || context.simulated())
 		return true;
 
-	std::cout << what << " on " << context.options().root << "? [y/N] " << std::flush;
+	std::cout << escape_text(what) << " on " << escape_text(context.options().root) << "? [y/N] " << std::flush;
 	std::string answer;
 	if (!std::getline(std::cin, answer))
 		return false;
@@ -278,7 +298,7 @@ int run_plan(Context &context, const TransactionOptions &options)
 	if (!request)
 		return report(request.error(), exit_usage);
 
-	auto engine = open_engine(context);
+	auto engine = open_engine(context, options);
 	if (!engine)
 		return report(engine.error());
 
@@ -301,7 +321,7 @@ int run_move(Context &context, const TransactionOptions &options, pcipass::Opera
 	if (!request)
 		return report(request.error(), exit_usage);
 
-	auto engine = open_engine(context);
+	auto engine = open_engine(context, options);
 	if (!engine)
 		return report(engine.error());
 
@@ -331,7 +351,7 @@ int run_move(Context &context, const TransactionOptions &options, pcipass::Opera
 
 int run_recover(Context &context, const TransactionOptions &options)
 {
-	auto engine = open_engine(context);
+	auto engine = open_engine(context, options);
 	if (!engine)
 		return report(engine.error());
 
@@ -408,7 +428,7 @@ int run_reconcile(Context &context, const TransactionOptions &options)
 	if (!request)
 		return report(request.error(), exit_usage);
 
-	auto engine = open_engine(context);
+	auto engine = open_engine(context, options);
 	if (!engine)
 		return report(engine.error());
 

@@ -14,6 +14,7 @@
 #include <pcipass/watch.hpp>
 
 #include "commands.hpp"
+#include "escaped_output.hpp"
 
 namespace pcipassctl {
 
@@ -59,7 +60,7 @@ int watch(Context &context, const WatchArguments &arguments)
 	const bool json = context.json();
 	auto printed = watcher.value().run(
 		[&](const pcipass::Event &event) {
-			std::cout << (json ? pcipass::to_json(event) : pcipass::describe(event))
+			std::cout << (json ? pcipass::to_json(event) : escape_text(pcipass::describe(event)))
 				  << std::endl;
 			++seen;
 			return arguments.count == 0 || seen < arguments.count;

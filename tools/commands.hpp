@@ -8,6 +8,7 @@
 
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include <pcipass/error.hpp>
 #include <pcipass/host.hpp>
 
+#include "escaped_output.hpp"
 #include "unique_fd.hpp"
 
 namespace pcipassctl {
@@ -48,12 +50,22 @@ class Context
 {
 public:
 	/* options is filled in by the parser after construction, so it is held by reference. */
-	explicit Context(const GlobalOptions &options) : options_(options) {}
+	Context(const GlobalOptions &options, EscapedStream &out) : options_(options), out_(out) {}
 	~Context();
 
 	const GlobalOptions &options() const { return options_; }
 	bool json() const { return options_.json; }
 	bool simulated() const { return !options_.sim_file.empty(); }
+
+	/*
+	 * Switches stdout to JSON escaping. Commands that print JSON documents
+	 * even without --json call it, because text escaping would put "\xNN",
+	 * which is invalid JSON, into their strings.
+	 */
+	void use_json_output() { out_.set_mode(EscapingBuffer::Mode::json); }
+
+	/* How long host() waits for the lock of a --sim FILE; call it before host(). */
+	void set_lock_timeout(std::chrono::milliseconds timeout) { lock_timeout_ = timeout; }
 
 	pcipass::result<pcipass::Host *> host();
 	void mark_changed() { changed_ = true; }
@@ -63,6 +75,9 @@ public:
 
 private:
 	const GlobalOptions &options_;
+	EscapedStream &out_;
+	/* The default of --lock-timeout, for commands that do not take it. */
+	std::chrono::milliseconds lock_timeout_{30000};
 	pcipass::detail::UniqueFd sim_lock_;
 	std::unique_ptr<pcipass::Host> host_;
 	bool changed_ = false;
@@ -83,14 +98,15 @@ void register_object_commands(CLI::App &app, Context &context, int &status);
 void register_watch_commands(CLI::App &app, Context &context, int &status);
 
 /*
- * Takes an exclusive flock(2) on FILE.lock beside a --sim FILE, waiting
- * for other holders, so that concurrent pcipassctl runs on one FILE load,
+ * Takes an exclusive flock(2) on FILE.lock beside a --sim FILE, waiting up
+ * to timeout for other holders (then lock_failed), so that concurrent pcipassctl runs on one FILE load,
  * change and save it one after another. The lock is released when the
  * returned descriptor closes; FILE.lock stays behind. It is a separate
  * file because FILE is replaced by a rename on every save, and a waiter
  * holding a lock on the replaced inode would load a stale state.
  */
-pcipass::result<pcipass::detail::UniqueFd> lock_simulated_file(const std::string &file);
+pcipass::result<pcipass::detail::UniqueFd> lock_simulated_file(const std::string &file,
+								std::chrono::milliseconds timeout);
 
 /*
  * Opens the simulated kernel from a topology file and saves it back

@@ -5,6 +5,8 @@
  * Terminal-safe standard output and error for pcipassctl.
  */
 
+#include <sstream>
+
 #include "escaped_output.hpp"
 
 namespace pcipassctl {
@@ -184,6 +186,32 @@ std::streamsize EscapingBuffer::xsputn(const char *text, std::streamsize count)
 int EscapingBuffer::sync()
 {
 	return target_->pubsync();
+}
+
+std::string escape_text(std::string_view value)
+{
+	std::stringbuf escaped;
+	EscapingBuffer buffer(&escaped);
+	std::ostream stream(&buffer);
+	for (char c : value) {
+		/* The escapes are plain ASCII, so the buffer passes them through as they are. */
+		switch (c) {
+		case '\\':
+			stream << "\\\\";
+			break;
+		case '\n':
+			stream << "\\n";
+			break;
+		case '\t':
+			stream << "\\t";
+			break;
+		default:
+			stream.put(c);
+			break;
+		}
+	}
+	(void)buffer.finish();
+	return escaped.str();
 }
 
 EscapedStream::EscapedStream(std::ostream &stream)

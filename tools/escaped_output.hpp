@@ -10,6 +10,7 @@
 #include <ostream>
 #include <streambuf>
 #include <string>
+#include <string_view>
 
 namespace pcipassctl {
 
@@ -56,6 +57,15 @@ private:
 	std::string pending_;
 	size_t pending_length_ = 0;
 };
+
+/*
+ * Escapes a value for one field of text output: a newline becomes \n, a
+ * tab \t, a backslash \\, and each byte that the text mode of
+ * EscapingBuffer escapes becomes \xNN. Text printers pass every value that
+ * comes from sysfs, a file or the caller through it, so that such a value
+ * can neither forge a line nor pass for an escape that pcipassctl wrote.
+ */
+std::string escape_text(std::string_view value);
 
 /* Routes a stream through an EscapingBuffer until destroyed. */
 class EscapedStream

@@ -25,7 +25,7 @@ pcipass::result<pcipass::Host *> Context::host()
 		return host_.get();
 
 	if (simulated()) {
-		BOOST_OUTCOME_TRY(auto lock, lock_simulated_file(options_.sim_file));
+		BOOST_OUTCOME_TRY(auto lock, lock_simulated_file(options_.sim_file, lock_timeout_));
 		sim_lock_ = std::move(lock);
 
 		BOOST_OUTCOME_TRY(auto host, open_simulated_host(options_.sim_file));
@@ -48,7 +48,7 @@ pcipass::result<void> Context::finish()
 
 int report(const pcipass::Error &error, int status)
 {
-	std::cerr << "pcipassctl: " << error.describe() << "\n";
+	std::cerr << "pcipassctl: " << escape_text(error.describe()) << "\n";
 	return status;
 }
 
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	app.add_option("--state-dir", options.state_dir,
 		       "Directory for the journal and lock (default /run/pcipass)");
 
-	Context context(options);
+	Context context(options, escaped_out);
 	int status = exit_ok;
 
 	register_read_commands(app, context, status);
@@ -87,9 +87,9 @@ int main(int argc, char **argv)
 	register_watch_commands(app, context, status);
 
 	/* Runs after parsing and before the command, once a --json anywhere in argv is known. */
-	app.parse_complete_callback([&options, &escaped_out] {
+	app.parse_complete_callback([&options, &context] {
 		if (options.json)
-			escaped_out.set_mode(EscapingBuffer::Mode::json);
+			context.use_json_output();
 	});
 
 	try {

@@ -351,12 +351,8 @@ TEST_CASE("confinement: DEL, C1 and invalid UTF-8 escaped")
 {
 	Sandbox sandbox("gpu-workstation");
 	/* DEL, CSI as a C1 control (0xc2 0x9b), a stray 0xff, a cut-off sequence and valid "é". */
-	const std::string drivers = sandbox.root() + "/sys/bus/pci/drivers";
-	const std::string odd_driver = "snd\x7f\xc2\x9b" "2J\xff\xe2\x82" "x\xc3\xa9";
-	fs::rename(drivers + "/snd_hda_intel", drivers + "/" + odd_driver);
-	const std::string audio_dir = sandbox.device_dir("0000:01:00.1");
-	replace_with_symlink(audio_dir + "/driver",
-			     relative_to(drivers + "/" + odd_driver, audio_dir + "/driver"));
+	rename_driver(sandbox, "snd_hda_intel", "snd\x7f\xc2\x9b" "2J\xff\xe2\x82" "x\xc3\xa9",
+		      "0000:01:00.1");
 
 	const std::vector<std::string> argv = {PCIPASSCTL, "--root", sandbox.root(), "show",
 					       "0000:01:00.1"};

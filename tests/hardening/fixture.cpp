@@ -223,6 +223,17 @@ void replace_with_symlink(const std::string &path, const std::string &target)
 	fs::create_symlink(target, path);
 }
 
+void rename_driver(const Sandbox &sandbox, const std::string &old_name, const std::string &new_name,
+		   const std::string &address)
+{
+	const std::string drivers = sandbox.root() + "/sys/bus/pci/drivers";
+	fs::rename(drivers + "/" + old_name, drivers + "/" + new_name);
+
+	/* Relative, because the link must resolve beneath the root. */
+	const std::string link = sandbox.device_dir(address) + "/driver";
+	replace_with_symlink(link, fs::relative(drivers + "/" + new_name, fs::path(link).parent_path()));
+}
+
 ProgramOutput run_program(const std::vector<std::string> &argv,
 			  std::optional<std::pair<uid_t, gid_t>> user)
 {

@@ -122,6 +122,13 @@ void write_file(const std::string &path, const std::string &content);
 /* Replaces path (a file, directory or link) with a symlink to target. */
 void replace_with_symlink(const std::string &path, const std::string &target);
 
+/*
+ * Renames the driver directory old_name under sys/bus/pci/drivers to
+ * new_name, and points the driver link of the device at address to it.
+ */
+void rename_driver(const Sandbox &sandbox, const std::string &old_name, const std::string &new_name,
+		   const std::string &address);
+
 struct ProgramOutput {
 	int status = -1; /* the exit status, or -1 when the program did not exit normally */
 	std::string out;

@@ -6,10 +6,14 @@
  * simulated kernel and against a kernel-shaped tree in a temporary root.
  */
 
+#include <chrono>
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -288,10 +292,77 @@ TEST_CASE("pcipassctl: unknown address is a usage error")
 	CHECK(malformed.text == "pcipassctl: invalid PCI address '42:00': expected DDDD:BB:DD.F in hex, "
 				"device at most 1f, function at most 7\n");
 
+	/* With an expected identity preflight reports a mismatch, but no device is there either. */
+	const Output identified = pcipassctl("--sim " + file + " bind 0000:42:00.0=10de:1f02 --yes");
+	CHECK(identified.status == 2);
+	CHECK(identified.text.ends_with("pcipassctl: no PCI device at 0000:42:00.0; a device with "
+					"10de:1f02 is now at 0000:01:00.0 [device 0000:42:00.0] "
+					"[step preflight]\n"));
+
 	/* A device that exists but is in use is still refused, not a usage error. */
 	const Output refused = pcipassctl("--sim " + file + " bind 0000:00:17.0 --yes");
 	CHECK(refused.status == 1);
 
 	CHECK(content() == before);
 	CHECK_FALSE(std::filesystem::exists(file + ".state/journal"));
+}
+
+TEST_CASE("pcipassctl: objects usage errors exit 2")
+{
+	TempDir dir;
+	const std::string file = copy_topology(dir, "gpu-workstation");
+	const std::string invalid = "invalid PCI address 'bogus': expected DDDD:BB:DD.F in hex, "
+				    "device at most 1f, function at most 7";
+
+	const Output malformed = pcipassctl("--sim " + file + " objects bogus --node n --uid u");
+	CHECK(malformed.status == 2);
+	CHECK(malformed.text == "pcipassctl: " + invalid + "\n");
+
+	const Output sibling = pcipassctl("--sim " + file +
+					  " objects 0000:01:00.0 --node n --uid u --sibling-uid bogus=1");
+	CHECK(sibling.status == 2);
+	CHECK(sibling.text == "pcipassctl: " + invalid + "\n");
+
+	const Output unsplit = pcipassctl("--sim " + file +
+					  " objects 0000:01:00.0 --node n --uid u --sibling-uid bogus");
+	CHECK(unsplit.status == 2);
+	CHECK(unsplit.text.starts_with("pcipassctl: --sibling-uid bogus is invalid: expected ADDR=UID"));
+
+	const Output absent = pcipassctl("--sim " + file + " objects 0000:42:00.0 --node n --uid u");
+	CHECK(absent.status == 2);
+	CHECK(absent.text == "pcipassctl: no PCI function at 0000:42:00.0; check the address with "
+			     "'pcipassctl list' [device 0000:42:00.0]\n");
+
+	/* A bridge exists, so it is refused rather than a usage error. */
+	const Output bridge = pcipassctl("--sim " + file + " objects 0000:00:01.0 --node n --uid u");
+	CHECK(bridge.status == 1);
+}
+
+TEST_CASE("pcipassctl: --sim lock wait honours --lock-timeout")
+{
+	TempDir dir;
+	const std::string file = copy_topology(dir, "gpu-workstation");
+
+	/* This process holds the lock; the child opens FILE.lock itself, so the locks conflict. */
+	const int holder = ::open((file + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	REQUIRE(holder >= 0);
+	REQUIRE(::flock(holder, LOCK_EX) == 0);
+
+	const auto started = std::chrono::steady_clock::now();
+	const Output blocked = pcipassctl("--sim " + file + " bind 0000:00:14.0 --yes --lock-timeout 200");
+	const auto waited = std::chrono::steady_clock::now() - started;
+
+	CHECK(blocked.text == "pcipassctl: the lock '" + file +
+				      ".lock' of the simulated state was held by another process for "
+				      "more than 200 ms; wait for that run to finish, or raise "
+				      "--lock-timeout [path '" + file + ".lock']\n");
+	CHECK(blocked.status == 1);
+	CHECK(waited < std::chrono::seconds(10));
+	CHECK(driver_in(file, "0000:00:14.0") == "xhci_hcd");
+
+	/* Once the holder lets go the same command goes through. */
+	::close(holder);
+	const Output bound = pcipassctl("--sim " + file + " bind 0000:00:14.0 --yes --lock-timeout 200");
+	CHECK_MESSAGE(bound.status == 0, bound.text);
+	CHECK(driver_in(file, "0000:00:14.0") == "vfio-pci");
 }

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copyright (C) 2026 The pcipass authors
+ *
+ * pcipassctl output of hostile strings read from a tree under --root:
+ * text output keeps one line per row, and commands that print JSON
+ * documents keep them valid without --json.
+ */
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include "fixture.hpp"
+
+using namespace hardening;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string &text)
+{
+	std::vector<std::string> lines;
+	size_t start = 0;
+	for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
+		lines.push_back(text.substr(start, end - start));
+	if (start < text.size())
+		lines.push_back(text.substr(start));
+	return lines;
+}
+
+/* The line that starts with prefix after its indentation, or "" when none does. */
+std::string line_starting(const std::string &text, const std::string &prefix)
+{
+	for (const std::string &line : lines_of(text)) {
+		const size_t first = line.find_first_not_of(' ');
+		if (first != std::string::npos && line.compare(first, prefix.size(), prefix) == 0)
+			return line;
+	}
+	return "";
+}
+
+/* A regular file named name beneath directory whose content is content. */
+std::string find_file(const std::string &directory, const std::string &name, const std::string &content)
+{
+	for (const auto &entry : fs::recursive_directory_iterator(directory)) {
+		if (!entry.is_regular_file() || entry.path().filename() != name)
+			continue;
+		std::ifstream stream(entry.path());
+		if (std::string((std::istreambuf_iterator<char>(stream)), {}) == content)
+			return entry.path().string();
+	}
+	return "";
+}
+
+const boost::json::value *find_device(const boost::json::value &topology, const std::string &address)
+{
+	for (const boost::json::value &device : topology.at("devices").as_array())
+		if (device.at("address") == address.c_str())
+			return &device;
+	return nullptr;
+}
+
+} /* namespace */
+
+TEST_CASE("output: JSON commands stay valid without --json")
+{
+	Sandbox sandbox("gpu-workstation");
+	rename_driver(sandbox, "snd_hda_intel", "snd\x7f\xff", "0000:01:00.1");
+	/* DEL is valid in JSON strings and stays; the invalid byte becomes U+FFFD. */
+	const std::string expected = "snd\x7f\xef\xbf\xbd";
+
+	const ProgramOutput snapshot = run_program({PCIPASSCTL, "--root", sandbox.root(), "snapshot"});
+	CHECK(snapshot.status == 0);
+	CHECK(snapshot.out.find("\\x") == std::string::npos);
+	boost::system::error_code ec;
+	const boost::json::value topology = boost::json::parse(snapshot.out, ec);
+	REQUIRE_MESSAGE(!ec, snapshot.out);
+	const boost::json::value *audio = find_device(topology, "0000:01:00.1");
+	REQUIRE(audio);
+	CHECK(audio->at("driver") == expected.c_str());
+
+	const ProgramOutput objects =
+		run_program({PCIPASSCTL, "--root", sandbox.root(), "objects", "0000:01:00.1", "--node",
+			     "node-1", "--uid", "uid-1", "--pcidevice"});
+	CHECK(objects.status == 0);
+	CHECK(objects.out.find("\\x") == std::string::npos);
+
+	/* JSON documents separated by "---" lines, as `kubectl apply -f -` reads them. */
+	std::vector<boost::json::value> documents;
+	size_t start = 0;
+	for (size_t end = 0; end != std::string::npos; start = end + 4) {
+		end = objects.out.find("---\n", start);
+		const std::string text = objects.out.substr(start, end == std::string::npos ? end : end - start);
+		documents.push_back(boost::json::parse(text, ec));
+		REQUIRE_MESSAGE(!ec, text);
+	}
+	REQUIRE(documents.size() == 2);
+	CHECK(documents[0].at("kind") == "PCIDevice");
+	CHECK(documents[0].at("status").at("kernelDriverInUse") == expected.c_str());
+	CHECK(documents[1].at("kind") == "PCIDeviceClaim");
+}
+
+TEST_CASE("output: USB product cannot forge show lines")
+{
+	Sandbox sandbox("gpu-workstation");
+	const std::vector<std::string> argv = {PCIPASSCTL, "--root", sandbox.root(), "show",
+					       "0000:00:14.0"};
+	const ProgramOutput before = run_program(argv);
+	REQUIRE(before.status == 0);
+
+	const std::string product = find_file(sandbox.device_dir("0000:00:14.0"), "product",
+					      "USB Keyboard\n");
+	REQUIRE(!product.empty());
+	/* A literal backslash sequence must not pass for an escape that pcipassctl wrote. */
+	write_file(product, "Keyboard\n  0000:00:14.0  is safe: claimable\\x1b\t\n");
+
+	const ProgramOutput after = run_program(argv);
+	CHECK(after.status == 0);
+	CHECK(lines_of(after.out).size() == lines_of(before.out).size());
+	CHECK(line_starting(before.out, "consumer") ==
+	      "  consumer         usb_device 1-6 (046d:c31c USB Keyboard)");
+	CHECK(line_starting(after.out, "consumer") ==
+	      "  consumer         usb_device 1-6 (046d:c31c Keyboard\\n  0000:00:14.0  is safe: "
+	      "claimable\\\\x1b\\t)");
+	CHECK(line_starting(after.out, "0000:00:14.0  is safe") == "");
+	CHECK(after.out.find('\t') == std::string::npos);
+}
+
+TEST_CASE("output: driver name cannot forge rows")
+{
+	Sandbox sandbox("gpu-workstation");
+	const std::vector<std::vector<std::string>> commands = {
+		{PCIPASSCTL, "--root", sandbox.root(), "list"},
+		{PCIPASSCTL, "--root", sandbox.root(), "list", "--tree"},
+		{PCIPASSCTL, "--root", sandbox.root(), "--state-dir", sandbox.state_dir(), "plan", "bind",
+		 "0000:01:00.0"},
+	};
+	std::vector<ProgramOutput> before;
+	for (const auto &argv : commands) {
+		before.push_back(run_program(argv));
+		REQUIRE(before.back().status == 0);
+	}
+
+	rename_driver(sandbox, "snd_hda_intel", "snd\nFAKE 0000:99:00.0 line", "0000:01:00.1");
+
+	for (size_t i = 0; i < commands.size(); i++) {
+		CAPTURE(commands[i].back());
+		const ProgramOutput after = run_program(commands[i]);
+		CHECK(after.status == 0);
+		CHECK_MESSAGE(lines_of(after.out).size() == lines_of(before[i].out).size(), after.out);
+		CHECK(line_starting(after.out, "FAKE") == "");
+		CHECK(line_starting(after.out, "0000:99:00.0") == "");
+		CHECK(line_starting(after.out, "0000:01:00.1").find("snd\\nFAKE 0000:99:00.0 line ") !=
+		      std::string::npos);
+	}
+
+	/* The owner is rejected, but the plan header still echoes it. */
+	const ProgramOutput plan = run_program({PCIPASSCTL, "--root", sandbox.root(), "--state-dir",
+						sandbox.state_dir(), "plan", "bind", "0000:01:00.0",
+						"--owner", "evil\nbind plan for owner 'x'"});
+	CHECK(plan.status == 1);
+	const std::vector<std::string> lines = lines_of(plan.out);
+	REQUIRE_MESSAGE(lines.size() == 7, plan.out);
+	CHECK(lines[0] == "bind plan to vfio-pci for owner 'evil\\nbind plan for owner 'x'', IOMMU group 7");
+	CHECK(lines[2] == "  0000:01:00.1  10de:10f9  snd\\nFAKE 0000:99:00.0 line -> vfio-pci  (move)");
+	CHECK(lines[5].starts_with("  rejected: invalid_argument: invalid owner 'evil\\\\nbind plan"));
+	CHECK(lines[6] == "  rejected: nothing will be written");
+}
