@@ -528,10 +528,13 @@ typedef void (*pcipass_step_fn)(void *userdata, const char *step_json);
 
 /*
  * Opens an engine on host with its state directory: state_dir, or the
- * configured default (/run/pcipass) when NULL. Creates the directory with
- * mode 0700 when missing; writes nothing to the host.
+ * configured default (/run/pcipass) when NULL or empty. A simulated host
+ * needs an explicit state_dir, because a journal it leaves in the default
+ * would be recovered on the real host. Creates the directory with mode
+ * 0700 when missing; writes nothing to the host.
  *
- * Errors: PCIPASS_E_STATE_DIRECTORY_UNSAFE when another user owns it, it
+ * Errors: PCIPASS_E_INVALID_ARGUMENT when host is simulated and state_dir
+ * is NULL or empty; PCIPASS_E_STATE_DIRECTORY_UNSAFE when another user owns it, it
  * is group- or world-writable or a symlink; PCIPASS_E_PERMISSION_DENIED
  * or PCIPASS_E_IO_ERROR when it cannot be created.
  * Thread safety: the engine is thread-safe. Calls that change the host are
@@ -600,8 +603,9 @@ int pcipass_engine_plan(pcipass_engine *engine, int32_t operation, const char *r
  * PCIPASS_E_JOURNAL_CORRUPT, also for unusable ownership records (they
  * stay in place, and every request fails until they are repaired or
  * removed); PCIPASS_E_IN_DOUBT when an unfinished transaction waits for
- * pcipass_engine_recover; PCIPASS_E_ESCAPES_ROOT when a file a step
- * writes is a link that leads outside the host root;
+ * pcipass_engine_recover; PCIPASS_E_ESCAPES_ROOT when the path of a
+ * file a step writes goes through a link (the file or a directory above
+ * it) that leads outside the host root;
  * PCIPASS_E_PERMISSION_DENIED without the right to write one.
  * Errors after a complete rollback: the failing step's code with its
  * errno, device, path and step. A failed bind write gives

@@ -77,6 +77,12 @@ bool refused_by_host(const result<void> &written)
 	       (error.code == errc::invalid_argument && error.sys_errno == 0);
 }
 
+/* Names the write without claiming it happened: a write refused before write(2) changed nothing. */
+std::string after_writing(const result<void> &written, const std::string &object)
+{
+	return (written ? " after writing " : " after trying to write ") + object;
+}
+
 Error mismatch(errc code, const Step &step, const result<void> &written, std::string message)
 {
 	Error error = make_error(code, std::move(message), step.device, step.path);
@@ -233,11 +239,11 @@ result<bool> Executor::perform_override(const Step &step)
 	if (after.override == expected)
 		return false;
 
+	const std::string expected_text = expected.empty() ? std::string("\\n") : expected;
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
 			"driver_override of " + step.device + " reads '" +
-				(after.override.empty() ? std::string("(null)") : after.override) +
-				"' after writing '" + (expected.empty() ? std::string("\\n") : expected) +
-				"'");
+				(after.override.empty() ? std::string("(null)") : after.override) + "'" +
+				after_writing(written, "'" + expected_text + "'"));
 }
 
 result<bool> Executor::perform_unbind(const Step &step, const std::string &final_driver)
@@ -261,8 +267,8 @@ result<bool> Executor::perform_unbind(const Step &step, const std::string &final
 	if (after.empty() || (!final_driver.empty() && after == final_driver))
 		return false;
 
-	std::string message = step.device + " is still on " + after + " after writing to '" +
-			      step.path + "'";
+	std::string message = step.device + " is still on " + after +
+			      after_writing(written, "to '" + step.path + "'");
 	if (written && after == step.driver)
 		message = step.device + " went back to " + after +
 			  " right after the unbind (the host driver re-attached)";
@@ -352,7 +358,7 @@ result<bool> Executor::perform_num_vfs(const Step &step)
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
 			"sriov_numvfs of " + step.device + " reads " +
 				(after ? std::to_string(*after) : std::string("nothing")) +
-				" after writing " + step.value);
+				after_writing(written, step.value));
 }
 
 result<bool> Executor::perform_framebuffer(const Step &step)
@@ -372,8 +378,8 @@ result<bool> Executor::perform_framebuffer(const Step &step)
 		return false;
 
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
-			"framebuffer " + step.device + " is " + on_driver(after) + " after writing to '" +
-				step.path + "'");
+			"framebuffer " + step.device + " is " + on_driver(after) +
+				after_writing(written, "to '" + step.path + "'"));
 }
 
 result<bool> Executor::perform_load_module(const Step &step)

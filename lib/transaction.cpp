@@ -17,6 +17,8 @@
 
 #include <boost/json.hpp>
 
+#include <pcipass/testing/sim.hpp>
+
 #include "config.h"
 #include "executor.hpp"
 #include "journal.hpp"
@@ -55,9 +57,13 @@ bool process_alive(long pid)
  */
 std::optional<Error> check_step_file(Host &host, const Step &step)
 {
-	if (step.kind == StepKind::load_module || !host.exists(step.path))
+	if (step.kind == StepKind::load_module)
 		return std::nullopt;
 
+	/*
+	 * Resolved before the existence check: exists() is false when a parent
+	 * directory is a link out of the root, and that must reject the step, not skip it.
+	 */
 	auto resolved = host.resolve(step.path);
 	if (!resolved && resolved.error().code == errc::escapes_root) {
 		Error error = make_error(errc::escapes_root,
@@ -70,7 +76,7 @@ std::optional<Error> check_step_file(Host &host, const Step &step)
 		return error;
 	}
 
-	if (host.can_write(step.path))
+	if (!host.exists(step.path) || host.can_write(step.path))
 		return std::nullopt;
 	Error error = make_error(errc::permission_denied,
 				 "cannot write '" + step.path + "' on " + host.describe() +
@@ -557,6 +563,13 @@ Engine::~Engine() = default;
 
 result<std::unique_ptr<Engine>> Engine::open(Host &host, EngineOptions options)
 {
+	/* A journal left in the default by a crashed test would be replayed on the real host by recover. */
+	if (options.state_dir.empty() && dynamic_cast<const sim::Host *>(&host) != nullptr)
+		return make_error(errc::invalid_argument,
+				  "an engine on a simulated kernel needs an explicit state directory: the "
+				  "default " + default_state_dir() +
+					  " belongs to the real host, where 'pcipassctl recover' would act on "
+					  "the simulated journal; pass a temporary directory");
 	if (options.state_dir.empty())
 		options.state_dir = default_state_dir();
 

@@ -182,7 +182,10 @@ public:
 };
 
 struct EngineOptions {
-	/* Journal, lock and ownership records; empty: the configured default (/run/pcipass). */
+	/*
+	 * Journal, lock and ownership records; empty: the configured default
+	 * (/run/pcipass). Required on a simulated kernel (sim::Host).
+	 */
 	std::string state_dir;
 	ScanOptions scan;
 };
@@ -208,7 +211,11 @@ std::string default_state_dir();
 class Engine
 {
 public:
-	/* Errors: state_directory_unsafe, permission_denied, io_error. Creates the state directory. */
+	/*
+	 * Errors: state_directory_unsafe, permission_denied, io_error;
+	 * invalid_argument when host is a simulated kernel and options has no
+	 * state directory. Creates the state directory.
+	 */
 	static result<std::unique_ptr<Engine>> open(Host &host, EngineOptions options = {});
 
 	~Engine();
@@ -231,8 +238,9 @@ public:
 	 * rejected), lock_failed, journal_corrupt (also for unusable ownership
 	 * records, which stay in place until they are repaired or removed),
 	 * in_doubt when an unfinished transaction
-	 * waits for recover(), escapes_root when a file a step writes is a link
-	 * that leads outside the host root, permission_denied. Errors after a
+	 * waits for recover(), escapes_root when the path of a file a step
+	 * writes goes through a link (the file or a directory above it) that
+	 * leads outside the host root, permission_denied. Errors after a
 	 * complete rollback: the failing step's code (bind_failed,
 	 * driver_missing, not_found, busy, ...). Otherwise timed_out when a
 	 * write passed its deadline, or rollback_failed.

@@ -908,9 +908,20 @@ static void test_simulated_kernel(const char *root, const char *topology_path, c
 	CHECK(device_state(initial, "0000:01:00.2", "xhci_hcd", NULL));
 	CHECK(contains(initial, "\"vfio_nodes\":[]"));
 
+	/* The default state directory belongs to the real host, so a simulated one needs its own. */
+	pcipass_engine *engine = NULL;
+	CHECK(pcipass_engine_open(sim, NULL, &engine, &err) == PCIPASS_E_INVALID_ARGUMENT);
+	CHECK(engine == NULL);
+	CHECK(contains(pcipass_error_message(err), "simulated kernel needs an explicit state directory"));
+	pcipass_error_free(err);
+	err = NULL;
+	CHECK(pcipass_engine_open(sim, "", &engine, &err) == PCIPASS_E_INVALID_ARGUMENT);
+	CHECK(engine == NULL);
+	pcipass_error_free(err);
+	err = NULL;
+
 	char state_dir[4096];
 	join_path(state_dir, sizeof(state_dir), work, "state");
-	pcipass_engine *engine = NULL;
 	CHECK(pcipass_engine_open(sim, state_dir, &engine, &err) == PCIPASS_OK);
 	if (engine == NULL) {
 		fprintf(stderr, "pcipass_engine_open: %s\n", pcipass_error_message(err));

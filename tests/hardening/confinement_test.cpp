@@ -400,15 +400,21 @@ TEST_CASE("confinement: escaping attribute links rejected")
 		std::string device; /* the device the error names */
 		std::string path;   /* relative to the root */
 		bool absolute;
+		std::string parent; /* a directory above path that becomes the link instead */
 	};
 	const std::vector<Linked> cases = {
 		{"driver_override of a group member, absolute", "0000:01:00.1",
-		 "sys/bus/pci/devices/0000:01:00.1/driver_override", true},
+		 "sys/bus/pci/devices/0000:01:00.1/driver_override", true, {}},
 		{"driver_override climbing out", "0000:01:00.0",
-		 "sys/bus/pci/devices/0000:01:00.0/driver_override", false},
-		{"old driver's unbind, absolute", "0000:01:00.0", "sys/bus/pci/drivers/nouveau/unbind", true},
+		 "sys/bus/pci/devices/0000:01:00.0/driver_override", false, {}},
+		{"old driver's unbind, absolute", "0000:01:00.0", "sys/bus/pci/drivers/nouveau/unbind", true,
+		 {}},
 		{"target driver's bind climbing out", "0000:01:00.0", "sys/bus/pci/drivers/vfio-pci/bind",
-		 false},
+		 false, {}},
+		{"old driver's directory, absolute", "0000:01:00.0", "sys/bus/pci/drivers/nouveau/unbind",
+		 true, "sys/bus/pci/drivers/nouveau"},
+		{"old driver's directory climbing out", "0000:01:00.0",
+		 "sys/bus/pci/drivers/nouveau/unbind", false, "sys/bus/pci/drivers/nouveau"},
 	};
 
 	for (const Linked &linked : cases) {
@@ -421,9 +427,20 @@ TEST_CASE("confinement: escaping attribute links rejected")
 
 			/* The bus link leads to the device directory: replace the file behind it. */
 			std::string link = sandbox.root() + "/" + linked.path;
+			std::string target = outside_file;
 			if (linked.path.starts_with("sys/bus/pci/devices/"))
 				link = sandbox.device_dir(linked.device) + "/" + fs::path(linked.path).filename().string();
-			replace_with_symlink(link, linked.absolute ? outside_file : relative_to(outside_file, link));
+			if (!linked.parent.empty()) {
+				/* The real directory moves out whole, so a write through the link would land. */
+				link = sandbox.root() + "/" + linked.parent;
+				target = sandbox.outside() + "/moved";
+				fs::rename(link, target);
+			}
+			replace_with_symlink(link, linked.absolute ? target : relative_to(target, link));
+			const std::string watched = linked.parent.empty()
+							    ? outside_file
+							    : target + "/" + fs::path(linked.path).filename().string();
+			const std::string watched_before = read_file(watched);
 
 			const TreePicture outside = picture(sandbox.outside());
 			const TreePicture root = picture(sandbox.root());
@@ -451,6 +468,7 @@ TEST_CASE("confinement: escaping attribute links rejected")
 				      differences(root, picture(sandbox.root())));
 			CHECK(differences(outside, picture(sandbox.outside())).empty());
 			CHECK(read_file(outside_file) == "decoy\n");
+			CHECK(read_file(watched) == watched_before);
 			CHECK_FALSE(fs::exists(sandbox.state_dir() + "/journal"));
 			CHECK_FALSE(fs::exists(sandbox.state_dir() + "/ownership.json"));
 			auto claims = engine.value()->ownerships();

@@ -5,7 +5,7 @@ import pytest
 
 import pcipass
 
-from conftest import GPU, device_states
+from conftest import FAST, GPU, device_states
 
 
 def test_nul_in_address_rejected():
@@ -54,3 +54,42 @@ def test_addresses_in_json_keep_their_nul(engine, sim):
     with pytest.raises(pcipass.InvalidArgumentError):
         engine.bind([GPU + '\0'])
     assert sim.state() == before
+
+
+def test_integers_out_of_range_rejected(sim, engine):
+    # ctypes would keep only the low 32 bits: 2**32 + 7 would become pid 7.
+    before = sim.state()
+    with pytest.raises(ValueError) as raised:
+        sim.open_node('dev/vfio/7', 2**32 + 7, 'qemu')
+    assert str(raised.value) == 'pid is 4294967303, outside -2147483648..2147483647'
+    with pytest.raises(ValueError, match=r'^pid is -2147483649, outside'):
+        sim.close_node('dev/vfio/7', -2**31 - 1)
+    with pytest.raises(TypeError, match=r'^pid must be an int, not float$'):
+        sim.open_node('dev/vfio/7', 7.0, 'qemu')
+    with pytest.raises(ValueError, match=r'^fault_id is -1, outside 0\.\.4294967295$'):
+        sim.remove_fault(-1)
+    with pytest.raises(ValueError, match=r'^fault_id is 4294967296, outside'):
+        sim.fault_hits(2**32)
+    with pytest.raises(ValueError, match=r'^level is 2147483648, outside'):
+        pcipass.set_log_sink(None, 2**31)
+    assert sim.state() == before
+
+    # The largest pid still reaches the simulator whole.
+    engine.bind([GPU], owner='vm-42', options=FAST)
+    sim.open_node('dev/vfio/7', 2**31 - 1, 'qemu')
+    with pytest.raises(pcipass.DeviceInUseError, match='2147483647'):
+        engine.release([GPU], owner='vm-42', options=FAST)
+
+
+def test_path_like_arguments_accepted(sim, tmp_path):
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    sim.materialize(tree)
+    assert (tree / 'sys' / 'bus' / 'pci' / 'devices' / GPU).is_symlink()
+
+    with pcipass.Host.open_live(tree) as host, host.scan() as graph:
+        addresses = [device['address'] for device in graph.to_dict()['devices']]
+    assert GPU in addresses
+
+    with pcipass.Engine(sim, tmp_path / 'state'):
+        assert (tmp_path / 'state').is_dir()

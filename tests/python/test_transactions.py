@@ -219,3 +219,12 @@ def test_watcher_times_out(tmp_path):
         assert event is None or event['schema'] == 'pcipass.event/v1'
     with pytest.raises(pcipass.InvalidArgumentError, match='use "kernel" or "udev"'):
         pcipass.Watcher(source='netlink')
+
+
+def test_simulated_engine_needs_state_dir(sim):
+    # The default state directory belongs to the real host's recover.
+    with pytest.raises(pcipass.InvalidArgumentError) as raised:
+        pcipass.Engine(sim)
+    assert 'simulated kernel needs an explicit state directory' in str(raised.value)
+    with pytest.raises(pcipass.InvalidArgumentError):
+        pcipass.Engine(sim, '')

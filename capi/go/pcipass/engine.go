@@ -226,7 +226,9 @@ type Engine struct {
 
 // OpenEngine opens an engine on host with the state directory stateDir
 // ("" for the configured default, /run/pcipass), creating it with mode
-// 0700 when missing. Writes nothing to the host.
+// 0700 when missing. Writes nothing to the host. A simulated host needs an
+// explicit stateDir, because a journal it leaves in the default would be
+// recovered on the real host: "" gives an error matching ErrInvalidArgument.
 func OpenEngine(host *Host, stateDir string) (*Engine, error) {
 	var cdir *C.char
 	if stateDir != "" {
@@ -249,11 +251,17 @@ func OpenEngine(host *Host, stateDir string) (*Engine, error) {
 
 // Close frees the engine. Calling Close again does nothing.
 func (e *Engine) Close() error {
+	if e == nil {
+		return nil
+	}
 	e.handle.close(func(handle *C.pcipass_engine) { C.pcipass_engine_close(handle) })
 	return nil
 }
 
 func (e *Engine) use(f func(*C.pcipass_engine) error) error {
+	if e == nil {
+		return nilError("engine")
+	}
 	return e.handle.use(f)
 }
 

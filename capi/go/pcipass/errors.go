@@ -120,6 +120,12 @@ func newError(code Code, err *C.pcipass_error) *Error {
 	}
 }
 
+// nilError is the error of a call on a nil *Host, *Engine, *Graph or
+// *Watcher, which would otherwise panic on the nil pointer.
+func nilError(kind string) error {
+	return &Error{Code: CodeInvalidArgument, Message: "the " + kind + " is nil; pass one that was opened and not yet closed"}
+}
+
 // closedError is the error of a call on a closed handle.
 func closedError(kind string) error {
 	return &Error{Code: CodeInvalidArgument, Message: "the " + kind + " is closed"}

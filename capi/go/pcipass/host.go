@@ -84,11 +84,17 @@ func NewSim(topology []byte, options *SimOptions) (*Host, error) {
 // Close frees the host. An Engine opened on it keeps it alive until the
 // engine is closed. Calling Close again does nothing.
 func (h *Host) Close() error {
+	if h == nil {
+		return nil
+	}
 	h.handle.close(func(handle *C.pcipass_host) { C.pcipass_host_close(handle) })
 	return nil
 }
 
 func (h *Host) use(f func(*C.pcipass_host) error) error {
+	if h == nil {
+		return nilError("host")
+	}
 	return h.handle.use(f)
 }
 
@@ -366,11 +372,17 @@ type Graph struct {
 
 // Close frees the graph. Calling Close again does nothing.
 func (g *Graph) Close() error {
+	if g == nil {
+		return nil
+	}
 	g.handle.close(func(handle *C.pcipass_graph) { C.pcipass_graph_free(handle) })
 	return nil
 }
 
 func (g *Graph) use(f func(*C.pcipass_graph) error) error {
+	if g == nil {
+		return nilError("graph")
+	}
 	return g.handle.use(f)
 }
 

@@ -73,11 +73,17 @@ func OpenWatcher(options *WatchOptions) (*Watcher, error) {
 
 // Close frees the watcher. Calling Close again does nothing.
 func (w *Watcher) Close() error {
+	if w == nil {
+		return nil
+	}
 	w.handle.close(func(handle *C.pcipass_watcher) { C.pcipass_watcher_close(handle) })
 	return nil
 }
 
 func (w *Watcher) use(f func(*C.pcipass_watcher) error) error {
+	if w == nil {
+		return nilError("watcher")
+	}
 	return w.handle.useExclusive(f)
 }
 

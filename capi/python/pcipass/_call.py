@@ -3,6 +3,7 @@
 
 import ctypes
 import json
+import os
 import threading
 
 from . import constants
@@ -55,19 +56,35 @@ def call_string(function, *args):
 
 
 def encode(text, name):
-    """Encode a str argument as UTF-8 bytes; bytes pass through and None stays NULL.
+    """Encode a str or os.PathLike argument as UTF-8 bytes; bytes pass through, None stays NULL.
 
     pcipass takes NUL-terminated strings, so a NUL inside text would cut it
     short without notice: raise ValueError naming the argument instead.
     """
     if text is None:
         return None
+    if isinstance(text, os.PathLike):
+        text = os.fspath(text)
     data = text if isinstance(text, bytes) else text.encode('utf-8')
     index = data.find(b'\0')
     if index >= 0:
         raise ValueError(f'{name} contains a NUL byte at index {index}; pcipass strings '
                          'end at the first NUL, so remove it')
     return data
+
+
+def integer(value, name, bits, signed):
+    """Check that value fits the C integer type, which ctypes would silently truncate.
+
+    Raise TypeError for a value that is not an int (bool included) and
+    ValueError naming the argument for one out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f'{name} must be an int, not {type(value).__name__}')
+    low, high = (-2**(bits - 1), 2**(bits - 1) - 1) if signed else (0, 2**bits - 1)
+    if not low <= value <= high:
+        raise ValueError(f'{name} is {value}, outside {low}..{high}')
+    return value
 
 
 def document(value, schema, name):

@@ -57,7 +57,10 @@ class Engine(Handle):
     """Runs transactions against one host with one state directory.
 
     The state directory holds the host-wide lock, the journal and the
-    ownership records; None means the configured default (/run/pcipass).
+    ownership records (a str or os.PathLike); None means the configured
+    default (/run/pcipass), which a SimHost does not accept: a simulated
+    journal there would be recovered on the real host, so pass a temporary
+    directory (InvalidArgumentError otherwise).
     The engine keeps its host alive, so the Host may be closed first.
     Thread-safe: calls that change the host are serialized across threads
     and, through flock(2), across processes.
@@ -76,7 +79,7 @@ class Engine(Handle):
     def __init__(self, host, state_dir=None):
         handle = EnginePointer()
         call(lib.pcipass_engine_open, host._get(),
-             encode(str(state_dir) if state_dir is not None else None, 'state_dir'),
+             encode(state_dir, 'state_dir'),
              ctypes.byref(handle))
         super().__init__(handle)
 

@@ -4,7 +4,7 @@
 import ctypes
 import json
 
-from ._call import Handle, call, call_string, document, encode
+from ._call import Handle, call, call_string, document, encode, integer
 from ._lib import GraphPointer, HostPointer, lib
 
 
@@ -105,11 +105,11 @@ class SimHost(Host):
         return fault_id.value
 
     def remove_fault(self, fault_id):
-        call(lib.pcipass_sim_remove_fault, self._get(), fault_id)
+        call(lib.pcipass_sim_remove_fault, self._get(), integer(fault_id, 'fault_id', 32, False))
 
     def release_fault(self, fault_id):
         """Release the writes a block fault holds; callable from another thread."""
-        call(lib.pcipass_sim_release_fault, self._get(), fault_id)
+        call(lib.pcipass_sim_release_fault, self._get(), integer(fault_id, 'fault_id', 32, False))
 
     def clear_faults(self):
         call(lib.pcipass_sim_clear_faults, self._get())
@@ -117,7 +117,8 @@ class SimHost(Host):
     def fault_hits(self, fault_id):
         """Return how many operations the fault has acted on."""
         hits = ctypes.c_uint32()
-        call(lib.pcipass_sim_fault_hits, self._get(), fault_id, ctypes.byref(hits))
+        call(lib.pcipass_sim_fault_hits, self._get(), integer(fault_id, 'fault_id', 32, False),
+             ctypes.byref(hits))
         return hits.value
 
     def state_json(self):
@@ -138,15 +139,16 @@ class SimHost(Host):
 
     def materialize(self, directory):
         """Write the current state as a kernel-shaped tree beneath an empty directory."""
-        call(lib.pcipass_sim_materialize, self._get(), encode(str(directory), 'directory'))
+        call(lib.pcipass_sim_materialize, self._get(), encode(directory, 'directory'))
 
     def open_node(self, path, pid, command):
         """Register process pid as holding path ("dev/vfio/N") open, as QEMU would."""
-        call(lib.pcipass_sim_open_node, self._get(), encode(path, 'path'), pid,
-             encode(command, 'command'))
+        call(lib.pcipass_sim_open_node, self._get(), encode(path, 'path'),
+             integer(pid, 'pid', 32, True), encode(command, 'command'))
 
     def close_node(self, path, pid):
-        call(lib.pcipass_sim_close_node, self._get(), encode(path, 'path'), pid)
+        call(lib.pcipass_sim_close_node, self._get(), encode(path, 'path'),
+             integer(pid, 'pid', 32, True))
 
     def unload_module(self, module):
         """Unload a module as rmmod would; its devices are left without a driver."""

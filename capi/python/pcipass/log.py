@@ -4,7 +4,7 @@
 import threading
 
 from . import constants
-from ._call import call
+from ._call import call, integer
 from ._lib import LOG_FN, lib
 
 _lock = threading.Lock()
@@ -21,6 +21,7 @@ def set_log_sink(sink, level=constants.LOG_INFO):
     variable PCIPASS_LOG ("Txn:debug,Graph:info") overrides the level per
     category.
     """
+    level = integer(level, 'level', 32, True)
     with _lock:
         if sink is None:
             call(lib.pcipass_set_log_sink, LOG_FN(), None, level)
