@@ -25,6 +25,7 @@
 #include "plan_internal.hpp"
 #include "plan_json.hpp"
 #include "state_dir.hpp"
+#include "sysfs_parse.hpp"
 #include "sysfs_paths.hpp"
 
 namespace json = boost::json;
@@ -84,6 +85,45 @@ std::optional<Error> check_step_file(Host &host, const Step &step)
 				 step.device, step.path);
 	error.step = step.describe();
 	return error;
+}
+
+/*
+ * Returns the error that rejects a plan whose IOMMU groups, as the kernel
+ * lists them now, hold a function the plan does not know: one that appeared
+ * after the scan, or one whose directory the scan could not enter. Moving
+ * the group without it would leave it on its host driver.
+ */
+std::optional<Error> check_group_members(Host &host, const Plan &plan)
+{
+	for (unsigned group : plan.groups) {
+		const std::string path = "sys/kernel/iommu_groups/" + std::to_string(group) + "/devices";
+		auto entries = host.list(path);
+		if (!entries && entries.error().code == errc::not_found)
+			continue;
+		if (!entries) {
+			Error error = entries.error();
+			error.message += "; nothing was changed";
+			return error;
+		}
+
+		for (const DirEntry &entry : entries.value()) {
+			auto address = PciAddress::parse(entry.name);
+			const bool known = address && std::any_of(plan.members.begin(), plan.members.end(),
+								   [&](const Member &member) {
+									   return member.address == address.value();
+								   });
+			if (known)
+				continue;
+			return make_error(errc::not_viable,
+					  "IOMMU group " + std::to_string(group) + " lists " +
+						  quote_content(entry.name) +
+						  ", which the scan did not find (it appeared since, or its "
+						  "directory is not a real sysfs directory); nothing was "
+						  "changed; rescan and retry, and check the device if it persists",
+					  entry.name, path);
+		}
+	}
+	return std::nullopt;
 }
 
 std::string first_device(const Request &request)
@@ -403,6 +443,11 @@ result<Report> Engine::Impl::execute(const Plan &plan, const std::vector<Ownersh
 		auto rejection = check_step_file(host, planned.step);
 		if (!rejection)
 			continue;
+		report.outcome = Outcome::refused;
+		report.error = std::move(rejection);
+		return finish(std::move(report), observer);
+	}
+	if (auto rejection = check_group_members(host, plan)) {
 		report.outcome = Outcome::refused;
 		report.error = std::move(rejection);
 		return finish(std::move(report), observer);

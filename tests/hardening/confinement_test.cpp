@@ -104,6 +104,42 @@ const std::vector<Swap> swaps = {
 	 }},
 };
 
+/* An engine on host keeping its journal in the sandbox. */
+std::unique_ptr<Engine> open_engine(Host &host, const Sandbox &sandbox)
+{
+	EngineOptions options;
+	options.state_dir = sandbox.state_dir();
+	auto engine = Engine::open(host, options);
+	REQUIRE_MESSAGE(engine, engine.error().describe());
+	return std::move(engine).value();
+}
+
+/*
+ * Binds the GPU, which must be refused, and checks that nothing changed:
+ * every device under the root, the files outside it, no journal and no
+ * claims. Returns the error.
+ */
+Error refused_gpu_bind(Sandbox &sandbox, bool use_openat2)
+{
+	const TreePicture outside = picture(sandbox.outside());
+	const TreePicture root = picture(sandbox.root());
+	auto host = open_tree(sandbox, use_openat2);
+	auto engine = open_engine(*host, sandbox);
+
+	auto bound = engine->bind(gpu_request());
+	REQUIRE_FALSE(bound);
+
+	CHECK_MESSAGE(differences(root, picture(sandbox.root())).empty(),
+		      differences(root, picture(sandbox.root())));
+	CHECK(differences(outside, picture(sandbox.outside())).empty());
+	CHECK_FALSE(fs::exists(sandbox.state_dir() + "/journal"));
+	CHECK_FALSE(fs::exists(sandbox.state_dir() + "/ownership.json"));
+	auto claims = engine->ownerships();
+	REQUIRE(claims);
+	CHECK(claims.value().empty());
+	return bound.error();
+}
+
 } /* namespace */
 
 TEST_CASE("confinement: tree kernel moves the GPU group")
@@ -111,12 +147,9 @@ TEST_CASE("confinement: tree kernel moves the GPU group")
 	Sandbox sandbox("gpu-workstation");
 	const TreePicture outside = picture(sandbox.outside());
 	auto host = open_tree(sandbox, true);
-	EngineOptions options;
-	options.state_dir = sandbox.state_dir();
-	auto engine = Engine::open(*host, options);
-	REQUIRE(engine);
+	auto engine = open_engine(*host, sandbox);
 
-	auto bound = engine.value()->bind(gpu_request());
+	auto bound = engine->bind(gpu_request());
 	REQUIRE_MESSAGE(bound, bound.error().describe());
 	CHECK(bound.value().outcome == Outcome::committed);
 	for (const char *function : {"0000:01:00.0", "0000:01:00.1", "0000:01:00.2", "0000:01:00.3"}) {
@@ -124,7 +157,7 @@ TEST_CASE("confinement: tree kernel moves the GPU group")
 		CHECK(fs::read_symlink(sandbox.device_dir(function) + "/driver").filename() == "vfio-pci");
 	}
 
-	auto released = engine.value()->release(gpu_request());
+	auto released = engine->release(gpu_request());
 	REQUIRE_MESSAGE(released, released.error().describe());
 	CHECK(fs::read_symlink(sandbox.device_dir("0000:01:00.0") + "/driver").filename() == "nouveau");
 	CHECK(read_file(sandbox.device_dir("0000:01:00.0") + "/driver_override") == "(null)\n");
@@ -140,16 +173,13 @@ TEST_CASE("confinement: swapped paths never written through")
 			Sandbox sandbox("gpu-workstation");
 			const TreePicture outside = picture(sandbox.outside());
 			auto host = open_tree(sandbox, use_openat2);
-			EngineOptions options;
-			options.state_dir = sandbox.state_dir();
-			auto engine = Engine::open(*host, options);
-			REQUIRE_MESSAGE(engine, engine.error().describe());
+			auto engine = open_engine(*host, sandbox);
 
 			const auto [path, target] = swap.make(sandbox);
 			SwapOnPlan observer([&, path = path, target = target] {
 				replace_with_symlink(path, target);
 			});
-			auto bound = engine.value()->bind(gpu_request(), &observer);
+			auto bound = engine->bind(gpu_request(), &observer);
 
 			/*
 			 * A swapped device directory also fails the undo of the
@@ -191,11 +221,8 @@ TEST_CASE("confinement: escaping driver and group links")
 	CHECK(std::count(attributes.begin(), attributes.end(), "driver") == 1);
 	CHECK(std::count(attributes.begin(), attributes.end(), "iommu_group") == 1);
 
-	EngineOptions options;
-	options.state_dir = sandbox.state_dir();
-	auto engine = Engine::open(*host, options);
-	REQUIRE(engine);
-	auto bound = engine.value()->bind(gpu_request());
+	auto engine = open_engine(*host, sandbox);
+	auto bound = engine->bind(gpu_request());
 	REQUIRE_FALSE(bound);
 	CHECK_MESSAGE(bound.error().code == errc::no_iommu_group, bound.error().describe());
 
@@ -393,6 +420,28 @@ TEST_CASE("confinement: bus directory linked outside")
 	CHECK(std::count(output.err.begin(), output.err.end(), '\n') == 1);
 }
 
+TEST_CASE("confinement: a group member behind a link blocks the bind")
+{
+	for (bool use_openat2 : {true, false}) {
+		CAPTURE(use_openat2);
+		Sandbox sandbox("gpu-workstation");
+
+		/* The scan does not enter a device directory that is a link, so the group looks smaller. */
+		const std::string member = sandbox.device_dir("0000:01:00.1");
+		const std::string moved = sandbox.outside() + "/0000:01:00.1";
+		fs::rename(member, moved);
+		replace_with_symlink(member, moved);
+
+		const Error error = refused_gpu_bind(sandbox, use_openat2);
+		CHECK_MESSAGE(error.code == errc::not_viable, error.describe());
+		CHECK(error.device == "0000:01:00.1");
+		CHECK(error.path == "sys/kernel/iommu_groups/7/devices");
+		CHECK(error.message.starts_with("IOMMU group 7 lists '0000:01:00.1', which the scan did "
+						"not find"));
+		CHECK(error.message.find("nothing was changed") != std::string::npos);
+	}
+}
+
 TEST_CASE("confinement: escaping attribute links rejected")
 {
 	struct Linked {
@@ -442,17 +491,7 @@ TEST_CASE("confinement: escaping attribute links rejected")
 							    : target + "/" + fs::path(linked.path).filename().string();
 			const std::string watched_before = read_file(watched);
 
-			const TreePicture outside = picture(sandbox.outside());
-			const TreePicture root = picture(sandbox.root());
-			auto host = open_tree(sandbox, use_openat2);
-			EngineOptions options;
-			options.state_dir = sandbox.state_dir();
-			auto engine = Engine::open(*host, options);
-			REQUIRE_MESSAGE(engine, engine.error().describe());
-
-			auto bound = engine.value()->bind(gpu_request());
-			REQUIRE_FALSE(bound);
-			const Error &error = bound.error();
+			const Error error = refused_gpu_bind(sandbox, use_openat2);
 			CHECK_MESSAGE(error.code == errc::escapes_root, error.describe());
 			CHECK(error.device == linked.device);
 			CHECK(error.path == linked.path);
@@ -462,18 +501,8 @@ TEST_CASE("confinement: escaping attribute links rejected")
 			CHECK(error.message.find("nothing was changed") != std::string::npos);
 			CHECK(error.message.find("replace the link") != std::string::npos);
 			CHECK(error.message.find('\n') == std::string::npos);
-
-			/* Every device, its driver link and driver_override included, is as before. */
-			CHECK_MESSAGE(differences(root, picture(sandbox.root())).empty(),
-				      differences(root, picture(sandbox.root())));
-			CHECK(differences(outside, picture(sandbox.outside())).empty());
 			CHECK(read_file(outside_file) == "decoy\n");
 			CHECK(read_file(watched) == watched_before);
-			CHECK_FALSE(fs::exists(sandbox.state_dir() + "/journal"));
-			CHECK_FALSE(fs::exists(sandbox.state_dir() + "/ownership.json"));
-			auto claims = engine.value()->ownerships();
-			REQUIRE(claims);
-			CHECK(claims.value().empty());
 		}
 	}
 }
