@@ -268,7 +268,9 @@ result<std::vector<Ownership>> Engine::Impl::load_claims() const
 	const json::value *schema = object ? object->if_contains("schema") : nullptr;
 	const json::value *claims = object ? object->if_contains("claims") : nullptr;
 
-	if (!object)
+	if (ec)
+		problem = "it is not valid JSON (" + ec.message() + ")";
+	else if (!object)
 		problem = "it is not a JSON object";
 	else if (!schema || !schema->is_string() || schema->get_string() != ownership_schema)
 		problem = "its schema is not " + std::string(ownership_schema);

@@ -203,7 +203,8 @@ TEST_CASE("journal: path fields validated")
 TEST_CASE("ownership: corrupt records reject requests")
 {
 	const std::vector<std::pair<std::string, std::string>> cases = {
-		{"it is not a JSON object", "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"dev"},
+		{"it is not valid JSON (", "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"dev"},
+		{"it is not a JSON object", "[]\n"},
 		{"its schema is not pcipass.ownership/v1", "{\"schema\":\"pcipass.ownership/v9\",\"claims\":[]}\n"},
 		{"it has no claims", "{\"schema\":\"pcipass.ownership/v1\"}\n"},
 		{"ownership records are not a JSON array",
