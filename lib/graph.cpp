@@ -55,10 +55,7 @@ void consumer_blockers(const Device &member, std::vector<Blocker> &blockers)
 		if (consumer.kind == ConsumerKind::block_device && !consumer.mountpoint.empty())
 			blockers.push_back({member.address, "consumer_in_use",
 					    address + " holds " + consumer.name + ", which is " +
-						    (consumer.mountpoint == "[swap]"
-							     ? std::string("in use as swap")
-							     : "mounted at " + consumer.mountpoint) +
-						    "; unmount it first"});
+						    detail::block_device_use(consumer) + "; unmount it first"});
 		else if (consumer.kind == ConsumerKind::net_interface && consumer.default_route)
 			blockers.push_back({member.address, "consumer_in_use",
 					    address + " carries the default route on " + consumer.name +
@@ -471,6 +468,15 @@ Readiness DeviceGraph::readiness(PciAddress address, std::string_view target_dri
 } /* namespace pcipass */
 
 namespace pcipass::detail {
+
+std::string block_device_use(const Consumer &consumer)
+{
+	if (consumer.mountpoint == "[swap]")
+		return "in use as swap";
+	if (consumer.mountpoint == unknown_mountpoint)
+		return "possibly mounted (proc/mounts could not be read; check it)";
+	return "mounted at " + consumer.mountpoint;
+}
 
 void fill_names(std::vector<Device *> &devices, const ScanOptions &options)
 {

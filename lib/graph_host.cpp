@@ -67,6 +67,8 @@ public:
 		return std::nullopt;
 	}
 
+	bool exists(std::string_view path) { return host_.exists(path); }
+
 	template<class T>
 	std::optional<T> parsed(std::string_view path, result<T> value)
 	{
@@ -257,12 +259,21 @@ void read_consumer_sources(HostReader &reader, HostContext &context)
 	 * dm-N, which is not traced back through holders/ to the disk.
 	 */
 	constexpr std::string_view dev_prefix = "/dev/";
+	context.mounts_unknown = true;
 	if (const auto text = reader.read("proc/mounts")) {
 		if (auto mounts = reader.parsed("proc/mounts", parse_proc_mounts(*text))) {
 			for (const Mount &mount : *mounts)
 				if (mount.source.starts_with(dev_prefix))
 					context.mountpoints.emplace(path_basename(mount.source), mount.target);
+			context.mounts_unknown = false;
 		}
+	} else if (!reader.exists("proc/mounts")) {
+		/* Fail closed: without the mount table the disk holding / would look free. */
+		reader.add_finding("proc/mounts",
+				   make_error(errc::not_found,
+					      "proc/mounts is missing, so every block device counts as "
+					      "mounted; mount procfs under the host root",
+					      {}, "proc/mounts"));
 	}
 
 	if (const auto text = reader.read("proc/swaps")) {

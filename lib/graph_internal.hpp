@@ -45,12 +45,20 @@ struct ClassEntry {
 	std::string name;
 };
 
+/* The mountpoint of a block device whose mounts could not be read. */
+inline constexpr std::string_view unknown_mountpoint = "[unknown]";
+
+/* How a block device consumer is in use: "mounted at /", "in use as swap", ... */
+std::string block_device_use(const Consumer &consumer);
+
 /* Host files and class directories that the device scan consults. */
 struct HostContext {
 	HostFacts facts;
 	std::set<std::string> default_route_interfaces;
 	/* Block device name ("nvme0n1p2") to where it is mounted, or "[swap]". */
 	std::map<std::string, std::string> mountpoints;
+	/* proc/mounts could not be read or parsed, so any block device may be mounted. */
+	bool mounts_unknown = false;
 	/* Driver names and proc/fb IDs of the firmware framebuffers ("efifb", "EFI VGA"). */
 	std::vector<std::pair<std::string, std::string>> firmware_framebuffers;
 	/* Group numbers with a node in dev/vfio. */

@@ -588,6 +588,8 @@ private:
 		const auto mount = context_.mountpoints.find(name);
 		if (mount != context_.mountpoints.end())
 			consumer.mountpoint = mount->second;
+		else if (context_.mounts_unknown)
+			consumer.mountpoint = unknown_mountpoint;
 	}
 
 	template<class Callback>

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "graph_internal.hpp"
 #include "plan_internal.hpp"
 #include "sysfs_parse.hpp"
 #include "sysfs_paths.hpp"
@@ -118,9 +119,8 @@ void check_consumers(const Request &request, std::span<const Ownership> claims,
 		case ConsumerKind::block_device:
 			if (!consumer.mountpoint.empty())
 				add_finding(plan, errc::device_in_use, bdf,
-					    "block device " + consumer.name + " on " + bdf +
-						    " is mounted at " + consumer.mountpoint +
-						    "; unmount it first",
+					    "block device " + consumer.name + " on " + bdf + " is " +
+						    block_device_use(consumer) + "; unmount it first",
 					    true);
 			break;
 		case ConsumerKind::net_interface:

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -33,6 +34,27 @@ namespace json = boost::json;
 namespace pcipass {
 
 using namespace detail;
+
+namespace {
+
+/* Whether two paths name one directory, through "//", "..", a trailing '/' and links such as /var/run. */
+bool same_directory(const std::string &first, const std::string &second)
+{
+	auto normal = [](const std::string &path) -> std::optional<std::filesystem::path> {
+		std::error_code ec;
+		std::filesystem::path resolved = std::filesystem::weakly_canonical(path, ec);
+		if (ec)
+			return std::nullopt;
+		if (!resolved.has_filename() && resolved.has_parent_path())
+			resolved = resolved.parent_path();
+		return resolved;
+	};
+	const auto first_path = normal(first);
+	const auto second_path = normal(second);
+	return first_path && second_path && *first_path == *second_path;
+}
+
+} /* namespace */
 
 std::string default_state_dir()
 {
@@ -611,9 +633,10 @@ Engine::~Engine() = default;
 result<std::unique_ptr<Engine>> Engine::open(Host &host, EngineOptions options)
 {
 	/* A journal left in the default by a crashed test would be replayed on the real host by recover. */
-	if (options.state_dir.empty() && dynamic_cast<const sim::Host *>(&host) != nullptr)
+	if (dynamic_cast<const sim::Host *>(&host) != nullptr &&
+	    (options.state_dir.empty() || same_directory(options.state_dir, default_state_dir())))
 		return make_error(errc::invalid_argument,
-				  "an engine on a simulated kernel needs an explicit state directory: the "
+				  "an engine on a simulated kernel needs its own state directory: the "
 				  "default " + default_state_dir() +
 					  " belongs to the real host, where 'pcipassctl recover' would act on "
 					  "the simulated journal; pass a temporary directory");

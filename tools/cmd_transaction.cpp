@@ -467,6 +467,13 @@ void add_request_options(CLI::App &command, TransactionOptions &options)
 			   "Require this reset method (flr, pm, bus, ...) on the requested devices");
 }
 
+void add_lock_timeout_option(CLI::App &command, TransactionOptions &options)
+{
+	command.add_option("--lock-timeout", options.lock_timeout_ms,
+			   "Milliseconds to wait for another transaction to finish")
+		->capture_default_str();
+}
+
 void add_timeout_options(CLI::App &command, TransactionOptions &options)
 {
 	command.add_option("--write-timeout", options.write_timeout_ms,
@@ -475,9 +482,7 @@ void add_timeout_options(CLI::App &command, TransactionOptions &options)
 	command.add_option("--bind-timeout", options.bind_timeout_ms,
 			   "Milliseconds to wait for the driver link after a bind")
 		->capture_default_str();
-	command.add_option("--lock-timeout", options.lock_timeout_ms,
-			   "Milliseconds to wait for another transaction to finish")
-		->capture_default_str();
+	add_lock_timeout_option(command, options);
 	command.add_flag("--yes,-y", options.yes, "Do not ask for confirmation");
 }
 
@@ -493,6 +498,7 @@ void register_transaction_commands(CLI::App &app, Context &context, int &status)
 		->check(CLI::IsMember({"bind", "release"}));
 	add_addresses(*plan, *plan_options);
 	add_request_options(*plan, *plan_options);
+	add_lock_timeout_option(*plan, *plan_options);
 	plan->callback([&context, &status, plan_options]() {
 		status = run_plan(context, *plan_options);
 	});

@@ -43,7 +43,11 @@ struct Consumer {
 	std::string name;          /* "3-1", "eth0", "nvme0n1", "card0", "efifb" */
 	std::string description;   /* USB "vvvv:pppp product", empty when unknown */
 	bool default_route = false; /* a network interface that carries the default route */
-	std::string mountpoint;    /* a mounted block device: where; empty when not mounted */
+	/*
+	 * A mounted block device: where; "[swap]" for swap; "[unknown]" when
+	 * proc/mounts could not be read, which counts as in use. Empty when not mounted.
+	 */
+	std::string mountpoint;
 
 	bool operator==(const Consumer &) const = default;
 };

@@ -912,7 +912,7 @@ static void test_simulated_kernel(const char *root, const char *topology_path, c
 	pcipass_engine *engine = NULL;
 	CHECK(pcipass_engine_open(sim, NULL, &engine, &err) == PCIPASS_E_INVALID_ARGUMENT);
 	CHECK(engine == NULL);
-	CHECK(contains(pcipass_error_message(err), "simulated kernel needs an explicit state directory"));
+	CHECK(contains(pcipass_error_message(err), "simulated kernel needs its own state directory"));
 	pcipass_error_free(err);
 	err = NULL;
 	CHECK(pcipass_engine_open(sim, "", &engine, &err) == PCIPASS_E_INVALID_ARGUMENT);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include <boost/json.hpp>
@@ -42,15 +43,20 @@ private:
 	std::function<void()> swap_;
 };
 
-Request gpu_request()
+Request request_for(PciAddress address)
 {
 	Request request;
-	request.devices.push_back({gpu, std::nullopt});
+	request.devices.push_back({address, std::nullopt});
 	request.owner = "hardening";
 	/* A file tree never rebinds, so a bind's verification gives up quickly. */
 	request.options.deadlines.bind = std::chrono::milliseconds(20);
 	request.options.deadlines.poll_interval = std::chrono::milliseconds(1);
 	return request;
+}
+
+Request gpu_request()
+{
+	return request_for(gpu);
 }
 
 std::unique_ptr<LiveHost> open_live(const Sandbox &sandbox, bool use_openat2)
@@ -115,18 +121,18 @@ std::unique_ptr<Engine> open_engine(Host &host, const Sandbox &sandbox)
 }
 
 /*
- * Binds the GPU, which must be refused, and checks that nothing changed:
- * every device under the root, the files outside it, no journal and no
- * claims. Returns the error.
+ * Binds the GPU (or what request names), which must be refused, and checks
+ * that nothing changed: every device under the root, the files outside it,
+ * no journal and no claims. Returns the error.
  */
-Error refused_gpu_bind(Sandbox &sandbox, bool use_openat2)
+Error refused_gpu_bind(Sandbox &sandbox, bool use_openat2, const Request &request = gpu_request())
 {
 	const TreePicture outside = picture(sandbox.outside());
 	const TreePicture root = picture(sandbox.root());
 	auto host = open_tree(sandbox, use_openat2);
 	auto engine = open_engine(*host, sandbox);
 
-	auto bound = engine->bind(gpu_request());
+	auto bound = engine->bind(request);
 	REQUIRE_FALSE(bound);
 
 	CHECK_MESSAGE(differences(root, picture(sandbox.root())).empty(),
@@ -418,6 +424,41 @@ TEST_CASE("confinement: bus directory linked outside")
 	CHECK(output.status == 1);
 	CHECK(output.out.empty());
 	CHECK(std::count(output.err.begin(), output.err.end(), '\n') == 1);
+}
+
+TEST_CASE("confinement: an unreadable mount table keeps disks in use")
+{
+	/* Without the mount table the SATA controller holding / would look free to bind. */
+	const std::vector<std::pair<const char *, std::function<void(const Sandbox &)>>> damages = {
+		{"missing", [](const Sandbox &sandbox) { fs::remove(sandbox.root() + "/proc/mounts"); }},
+		{"malformed line",
+		 [](const Sandbox &sandbox) {
+			 std::ofstream(sandbox.root() + "/proc/mounts", std::ios::app) << "garbage\n";
+		 }},
+	};
+
+	for (const auto &[name, damage] : damages) {
+		CAPTURE(std::string(name));
+		Sandbox sandbox("gpu-workstation");
+		damage(sandbox);
+
+		auto host = open_live(sandbox, true);
+		auto graph = DeviceGraph::scan(*host);
+		REQUIRE_MESSAGE(graph, graph.error().describe());
+		const auto &findings = graph.value().host().findings;
+		CHECK(std::any_of(findings.begin(), findings.end(),
+				  [](const Finding &finding) { return finding.path == "proc/mounts"; }));
+		const Device *sata = graph.value().find(PciAddress(0, 0, 0x17, 0));
+		REQUIRE(sata);
+		for (const Consumer &consumer : sata->consumers)
+			CHECK(consumer.mountpoint == "[unknown]");
+
+		const Error error = refused_gpu_bind(sandbox, true, request_for(PciAddress(0, 0, 0x17, 0)));
+		CHECK_MESSAGE(error.code == errc::device_in_use, error.describe());
+		CHECK(error.device == "0000:00:17.0");
+		CHECK(error.message.find("on 0000:00:17.0 is possibly mounted (proc/mounts could not be "
+					 "read; check it); unmount it first") != std::string::npos);
+	}
 }
 
 TEST_CASE("confinement: a group member behind a link blocks the bind")

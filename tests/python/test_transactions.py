@@ -3,6 +3,7 @@
 
 import errno
 import json
+import os
 
 import pytest
 
@@ -225,6 +226,13 @@ def test_simulated_engine_needs_state_dir(sim):
     # The default state directory belongs to the real host's recover.
     with pytest.raises(pcipass.InvalidArgumentError) as raised:
         pcipass.Engine(sim)
-    assert 'simulated kernel needs an explicit state directory' in str(raised.value)
+    assert 'simulated kernel needs its own state directory' in str(raised.value)
     with pytest.raises(pcipass.InvalidArgumentError):
         pcipass.Engine(sim, '')
+    # Spelled another way, the default is still the real host's.
+    others = ['/run/pcipass', '/run/pcipass/', '/run//pcipass', '/run/x/../pcipass']
+    if os.path.realpath('/var/run') == '/run':
+        others.append('/var/run/pcipass')
+    for path in others:
+        with pytest.raises(pcipass.InvalidArgumentError, match='needs its own state directory'):
+            pcipass.Engine(sim, path)

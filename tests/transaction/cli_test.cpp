@@ -365,17 +365,21 @@ TEST_CASE("pcipassctl: --sim lock wait honours --lock-timeout")
 	REQUIRE(holder >= 0);
 	REQUIRE(::flock(holder, LOCK_EX) == 0);
 
-	const auto started = std::chrono::steady_clock::now();
-	const Output blocked = pcipassctl("--sim " + file + " bind 0000:00:14.0 --yes --lock-timeout 200");
-	const auto waited = std::chrono::steady_clock::now() - started;
+	for (const char *command : {"bind 0000:00:14.0 --yes", "plan bind 0000:00:14.0"}) {
+		CAPTURE(command);
+		const auto started = std::chrono::steady_clock::now();
+		const Output blocked =
+			pcipassctl("--sim " + file + " " + command + " --lock-timeout 200");
+		const auto waited = std::chrono::steady_clock::now() - started;
 
-	CHECK(blocked.text == "pcipassctl: the lock '" + file +
-				      ".lock' of the simulated state was held by another process for "
-				      "more than 200 ms; wait for that run to finish, or raise "
-				      "--lock-timeout [path '" + file + ".lock']\n");
-	CHECK(blocked.status == 1);
-	CHECK(waited < std::chrono::seconds(10));
-	CHECK(driver_in(file, "0000:00:14.0") == "xhci_hcd");
+		CHECK(blocked.text == "pcipassctl: the lock '" + file +
+					      ".lock' of the simulated state was held by another process "
+					      "for more than 200 ms; wait for that run to finish, or raise "
+					      "--lock-timeout [path '" + file + ".lock']\n");
+		CHECK(blocked.status == 1);
+		CHECK(waited < std::chrono::seconds(10));
+		CHECK(driver_in(file, "0000:00:14.0") == "xhci_hcd");
+	}
 
 	/* Once the holder lets go the same command goes through. */
 	::close(holder);

@@ -179,7 +179,7 @@ func TestSimulatedEngineNeedsStateDir(t *testing.T) {
 	if !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("got %v, want ErrInvalidArgument", err)
 	}
-	if !strings.Contains(err.Error(), "simulated kernel needs an explicit state directory") {
+	if !strings.Contains(err.Error(), "simulated kernel needs its own state directory") {
 		t.Fatalf("got %q", err.Error())
 	}
 }
