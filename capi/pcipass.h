@@ -600,13 +600,12 @@ int pcipass_engine_plan(pcipass_engine *engine, int32_t operation, const char *r
  * request; a blocking preflight code (PCIPASS_E_NOT_VIABLE,
  * PCIPASS_E_DEVICE_IN_USE, PCIPASS_E_OWNED_BY_OTHER,
  * PCIPASS_E_DRIVER_MISSING, ...); PCIPASS_E_LOCK_FAILED;
- * PCIPASS_E_JOURNAL_CORRUPT, also for unusable ownership records (they
- * stay in place, and every request fails until they are repaired or
- * removed); PCIPASS_E_IN_DOUBT when an unfinished transaction waits for
- * pcipass_engine_recover; PCIPASS_E_ESCAPES_ROOT when the path of a
- * file a step writes goes through a link (the file or a directory above
- * it) that leads outside the host root;
- * PCIPASS_E_PERMISSION_DENIED without the right to write one.
+ * PCIPASS_E_JOURNAL_CORRUPT, also for unusable ownership records.
+ * Those records stay in place, and every request fails until they are
+ * repaired or removed. PCIPASS_E_IN_DOUBT when an unfinished transaction
+ * waits for pcipass_engine_recover. PCIPASS_E_ESCAPES_ROOT when a file a
+ * step writes, or a directory above it, is a link out of the host root.
+ * PCIPASS_E_PERMISSION_DENIED without the right to write that file.
  * Errors after a complete rollback: the failing step's code with its
  * errno, device, path and step. A failed bind write gives
  * PCIPASS_E_BIND_FAILED, a failed unbind or override write the code of

@@ -134,10 +134,8 @@ void *work(void *argument)
 }
 
 /*
- * Keeps the workers inherited through fork() reachable forever: their
- * threads do not exist in the child, so joining or detaching them there
- * is unsafe, and freeing their state would free a mutex a lost thread
- * may have held.
+ * Keeps the workers inherited through fork() reachable forever. Their threads
+ * do not exist in the child, so joining them is unsafe, and their mutexes may be locked.
  */
 void keep_forever(std::vector<std::shared_ptr<WorkerState>> states)
 {

@@ -48,7 +48,7 @@ struct ClassEntry {
 /* The mountpoint of a block device whose mounts could not be read. */
 inline constexpr std::string_view unknown_mountpoint = "[unknown]";
 
-/* How a block device consumer is in use: "mounted at /", "in use as swap", ... */
+/* Returns how a block device consumer is in use, such as "mounted at /" or "in use as swap". */
 std::string block_device_use(const Consumer &consumer);
 
 /* Host files and class directories that the device scan consults. */

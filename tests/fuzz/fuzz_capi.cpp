@@ -194,8 +194,8 @@ void check_hostdev(const std::string &text)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/*
-	 * The C ABI takes NUL-terminated strings, so the library sees the bytes
-	 * before the first NUL; the invariants must judge those same bytes.
+	 * The C ABI takes NUL-terminated strings, so the library reads only the
+	 * bytes before the first NUL. The invariants check those same bytes.
 	 */
 	const char *bytes = reinterpret_cast<const char *>(data);
 	const std::string text(bytes, strnlen(bytes, size));

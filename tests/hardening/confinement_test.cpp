@@ -121,11 +121,10 @@ std::unique_ptr<Engine> open_engine(Host &host, const Sandbox &sandbox)
 }
 
 /*
- * Binds the GPU (or what request names), which must be refused, and checks
- * that nothing changed: every device under the root, the files outside it,
- * no journal and no claims. Returns the error.
+ * Binds the devices of request, expects the bind to fail, and checks that
+ * nothing changed: the root tree, the files outside it, the journal and the claims.
  */
-Error refused_gpu_bind(Sandbox &sandbox, bool use_openat2, const Request &request = gpu_request())
+Error rejected_bind(Sandbox &sandbox, bool use_openat2, const Request &request = gpu_request())
 {
 	const TreePicture outside = picture(sandbox.outside());
 	const TreePicture root = picture(sandbox.root());
@@ -453,7 +452,7 @@ TEST_CASE("confinement: an unreadable mount table keeps disks in use")
 		for (const Consumer &consumer : sata->consumers)
 			CHECK(consumer.mountpoint == "[unknown]");
 
-		const Error error = refused_gpu_bind(sandbox, true, request_for(PciAddress(0, 0, 0x17, 0)));
+		const Error error = rejected_bind(sandbox, true, request_for(PciAddress(0, 0, 0x17, 0)));
 		CHECK_MESSAGE(error.code == errc::device_in_use, error.describe());
 		CHECK(error.device == "0000:00:17.0");
 		CHECK(error.message.find("on 0000:00:17.0 is possibly mounted (proc/mounts could not be "
@@ -473,7 +472,7 @@ TEST_CASE("confinement: a group member behind a link blocks the bind")
 		fs::rename(member, moved);
 		replace_with_symlink(member, moved);
 
-		const Error error = refused_gpu_bind(sandbox, use_openat2);
+		const Error error = rejected_bind(sandbox, use_openat2);
 		CHECK_MESSAGE(error.code == errc::not_viable, error.describe());
 		CHECK(error.device == "0000:01:00.1");
 		CHECK(error.path == "sys/kernel/iommu_groups/7/devices");
@@ -532,7 +531,7 @@ TEST_CASE("confinement: escaping attribute links rejected")
 							    : target + "/" + fs::path(linked.path).filename().string();
 			const std::string watched_before = read_file(watched);
 
-			const Error error = refused_gpu_bind(sandbox, use_openat2);
+			const Error error = rejected_bind(sandbox, use_openat2);
 			CHECK_MESSAGE(error.code == errc::escapes_root, error.describe());
 			CHECK(error.device == linked.device);
 			CHECK(error.path == linked.path);

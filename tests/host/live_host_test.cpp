@@ -221,9 +221,8 @@ TEST_CASE("host: permission hints match read and write")
 			fs::perms::none);
 
 	/*
-	 * Root passes every permission check, so the checks run with the
-	 * file-system user ID of nobody; moving it off 0 also drops
-	 * CAP_DAC_OVERRIDE for this thread until it is set back.
+	 * Root passes every permission check, so the checks run with file-system
+	 * user ID 65534. Moving it off 0 also drops CAP_DAC_OVERRIDE for this thread.
 	 */
 	const bool root = ::geteuid() == 0;
 	if (root)

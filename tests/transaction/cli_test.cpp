@@ -299,9 +299,9 @@ TEST_CASE("pcipassctl: unknown address is a usage error")
 	CHECK(planned.status == 2);
 	CHECK(planned.text.find("rejected: not_found: no PCI device at 0000:42:00.0") != std::string::npos);
 
-	const Output shown = pcipassctl("--sim " + file + " show 0000:42:00.0");
-	CHECK(shown.status == 2);
-	CHECK(shown.text == "pcipassctl: no PCI function 0000:42:00.0; run 'pcipassctl list' for the "
+	const Output show = pcipassctl("--sim " + file + " show 0000:42:00.0");
+	CHECK(show.status == 2);
+	CHECK(show.text == "pcipassctl: no PCI function 0000:42:00.0; run 'pcipassctl list' for the "
 			    "addresses\n");
 
 	const Output malformed = pcipassctl("--sim " + file + " bind 42:00 --yes");
@@ -316,9 +316,9 @@ TEST_CASE("pcipassctl: unknown address is a usage error")
 					"10de:1f02 is now at 0000:01:00.0 [device 0000:42:00.0] "
 					"[step preflight]\n"));
 
-	/* A device that exists but is in use is still refused, not a usage error. */
-	const Output refused = pcipassctl("--sim " + file + " bind 0000:00:17.0 --yes");
-	CHECK(refused.status == 1);
+	/* A device that exists but is in use fails with 1, not the usage status. */
+	const Output in_use = pcipassctl("--sim " + file + " bind 0000:00:17.0 --yes");
+	CHECK(in_use.status == 1);
 
 	CHECK(content() == before);
 	CHECK_FALSE(std::filesystem::exists(file + ".state/journal"));
@@ -350,7 +350,7 @@ TEST_CASE("pcipassctl: objects usage errors exit 2")
 	CHECK(absent.text == "pcipassctl: no PCI function at 0000:42:00.0; check the address with "
 			     "'pcipassctl list' [device 0000:42:00.0]\n");
 
-	/* A bridge exists, so it is refused rather than a usage error. */
+	/* A bridge exists, so it fails with 1 rather than the usage status. */
 	const Output bridge = pcipassctl("--sim " + file + " objects 0000:00:01.0 --node n --uid u");
 	CHECK(bridge.status == 1);
 }
