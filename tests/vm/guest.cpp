@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -60,6 +61,11 @@ std::string boot_name()
 bool iommu_boot()
 {
 	return boot_name() == "iommu";
+}
+
+void print_start(std::string_view program, std::string_view test_case)
+{
+	print_line("start", std::string(program) + " " + std::string(test_case));
 }
 
 void print_result(std::string_view program, std::string_view status, std::string_view test_case)
@@ -197,6 +203,41 @@ std::string e1000(unsigned index) { return sysfs::find_device("8086", "100e", in
 std::string driver_of(const std::string &address)
 {
 	return sysfs::link_name(sysfs::device_path(address, "driver")).value_or("");
+}
+
+namespace {
+
+/* True while a VF is bound to nvme and its controller is not live: the probe has not ended. */
+bool nvme_probing(const std::string &vf)
+{
+	if (driver_of(vf) != "nvme")
+		return false;
+	for (const std::string &controller : sysfs::list(sysfs::device_path(vf, "nvme"))) {
+		if (sysfs::read(sysfs::device_path(vf, "nvme/" + controller + "/state")) == "live")
+			return false;
+	}
+	return true;
+}
+
+} /* namespace */
+
+bool wait_for_vf_probes(const std::string &pf, std::chrono::milliseconds timeout)
+{
+	const auto deadline = std::chrono::steady_clock::now() + timeout;
+	for (;;) {
+		bool probing = false;
+		for (const std::string &entry : sysfs::list(sysfs::device_path(pf))) {
+			if (!entry.starts_with("virtfn"))
+				continue;
+			const auto vf = sysfs::link_name(sysfs::device_path(pf, entry));
+			probing = probing || (vf && nvme_probing(*vf));
+		}
+		if (!probing)
+			return true;
+		if (std::chrono::steady_clock::now() >= deadline)
+			return false;
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
 }
 
 } /* namespace machine */

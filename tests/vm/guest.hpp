@@ -9,6 +9,7 @@
 
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@ bool iommu_boot();
  * The console protocol that tests/vm/run reads. Each call prints one whole
  * line and flushes, so lines of different programs never mix.
  */
+void print_start(std::string_view program, std::string_view test_case);
 void print_result(std::string_view program, std::string_view status, std::string_view test_case);
 void print_detail(std::string_view program, std::string_view text);
 void print_observed(std::string_view json);
@@ -88,6 +90,17 @@ std::string e1000(unsigned index);
 
 /* The name of the driver a function is bound to, or "" when it has none. */
 std::string driver_of(const std::string &address);
+
+/*
+ * Waits until no VF of pf is still being set up by nvme; false when one
+ * still is after the timeout. QEMU's NVMe VFs stay offline, so nvme's probe
+ * of each one fails half a second after the VF appears and unbinds it.
+ * Removing the VFs inside that window can hang Linux 6.1 in sriov_disable()
+ * (once in CI, and about once in 50 tries in a loop). Tests wait for this
+ * before they remove VFs that nvme probed.
+ */
+bool wait_for_vf_probes(const std::string &pf,
+			std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 } /* namespace machine */
 

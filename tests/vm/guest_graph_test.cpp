@@ -201,7 +201,11 @@ namespace {
 struct VirtualFunctions {
 	std::string pf;
 
-	~VirtualFunctions() { (void)sysfs::write(sysfs::device_path(pf, "sriov_numvfs"), "0"); }
+	~VirtualFunctions()
+	{
+		(void)machine::wait_for_vf_probes(pf);
+		(void)sysfs::write(sysfs::device_path(pf, "sriov_numvfs"), "0");
+	}
 };
 
 } /* namespace */
@@ -211,6 +215,8 @@ TEST_CASE("graph: sr-iov links match the kernel")
 	const std::string pf = sysfs::find_device("1b36", "0010");
 	REQUIRE(sysfs::write(sysfs::device_path(pf, "sriov_numvfs"), "2") == 0);
 	const VirtualFunctions created{pf};
+	/* nvme's probe of each VF unbinds it when it fails; scan after that. */
+	REQUIRE(machine::wait_for_vf_probes(pf));
 
 	const pcipass::DeviceGraph graph = scan_live();
 	auto pf_address = pcipass::PciAddress::parse(pf);

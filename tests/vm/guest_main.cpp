@@ -36,6 +36,7 @@ public:
 	{
 		name_ = data.m_name;
 		details_.clear();
+		guest::print_start(program_name, name_);
 	}
 
 	void test_case_reenter(const doctest::TestCaseData &) override {}

@@ -51,6 +51,14 @@ public:
 
 	int write(const std::string &path, std::string_view value) override
 	{
+		/* Only removing VFs races with their probes; other writes keep the step's state. */
+		const std::filesystem::path file(path);
+		if (file.filename() == "sriov_numvfs" && (value == "0" || value == "0\n")) {
+			const std::string pf = file.parent_path().filename().string();
+			if (!guest::machine::wait_for_vf_probes(pf))
+				guest::print_detail("guest_scenarios",
+						    "nvme still probes a VF of " + pf + " after 10 s");
+		}
 		return guest::sysfs::write("/" + path, value);
 	}
 
@@ -202,6 +210,7 @@ int main(int, char **argv)
 		if (!scenario::runs_in(scenario, boot))
 			continue;
 
+		guest::print_start(program, scenario.name);
 		GuestKernel kernel;
 		for (const scenario::StepReport &report : scenario::run(scenario, kernel)) {
 			if (!report.record.empty())

@@ -260,6 +260,7 @@ TEST_CASE("kernel: sriov_numvfs creates virtual functions")
 		CHECK(!groups.contains(sysfs::iommu_group(pf).value_or(0)));
 	}
 
+	REQUIRE(wait_for_vf_probes(pf));
 	REQUIRE(sysfs::write(sysfs::device_path(pf, "sriov_numvfs"), "0") == 0);
 	CHECK(!sysfs::exists(sysfs::device_path(pf, "virtfn0")));
 	for (const std::string &vf : vfs)
