@@ -438,10 +438,14 @@ Readiness DeviceGraph::readiness(PciAddress address, std::string_view target_dri
 					    " VFs enabled and vfio-pci refuses such a PF; write 0 to its "
 					    "sriov_numvfs first or pass through the VFs");
 
+	/*
+	 * The same members plan_bind() moves: every endpoint not already on the
+	 * target, a driverless one too, except those on a DMA-owner-aware driver.
+	 */
 	for (const Device *member : group_members_of(address)) {
 		const bool is_self = member->address == address;
-		const bool stays = member->is_bridge() || !member->driver ||
-				   is_dma_owner_aware_driver(*member->driver);
+		const bool stays = (member->is_bridge() && !member->inaccessible) ||
+				   (member->driver && is_dma_owner_aware_driver(*member->driver));
 		if (member->driver == target || (stays && !is_self))
 			continue;
 		readiness.moves.push_back(member->address);

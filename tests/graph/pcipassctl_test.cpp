@@ -124,7 +124,7 @@ TEST_CASE("pcipassctl: show explains the GPU group")
 	CHECK(contains(run.out, "IOMMU group 7, /dev/vfio/7 absent\n"));
 	CHECK(contains(run.out, "  0000:01:00.3  10de:1adb"));
 	CHECK(contains(run.out, "Passthrough to vfio-pci: claimable\n"
-				"  a claim moves 0000:01:00.0 0000:01:00.1 0000:01:00.2 to vfio-pci\n"));
+				"  a claim moves 0000:01:00.0 0000:01:00.1 0000:01:00.2 0000:01:00.3 to vfio-pci\n"));
 
 	const Run json = pcipassctl(root + " show 0000:01:00.0 --json");
 	REQUIRE(json.status == 0);
@@ -180,7 +180,7 @@ TEST_CASE("pcipassctl: doctor on a ready host and on a missing vfio-pci")
 	CHECK(contains(ok.out, "ok    IOMMU on (units: dmar0, dmar1)\n"));
 	CHECK(contains(ok.out, "ok    vfio-pci driver loaded"));
 	CHECK(contains(ok.out, "ok    0000:01:00.0 (10de:1f02, nouveau) can be claimed: a claim moves "
-			       "0000:01:00.0 0000:01:00.1 0000:01:00.2 to vfio-pci\n"));
+			       "0000:01:00.0 0000:01:00.1 0000:01:00.2 0000:01:00.3 to vfio-pci\n"));
 
 	MaterializedHost missing(load_catalogue("no-vfio"));
 	const Run warn = pcipassctl("--root " + missing.root().string() + " doctor");

@@ -14,6 +14,7 @@
 
 #include <pcipass/graph.hpp>
 #include <pcipass/graph_json.hpp>
+#include <pcipass/plan.hpp>
 
 #include "graph_fixture.hpp"
 
@@ -99,17 +100,26 @@ TEST_CASE("viability: companion functions on host drivers block the GPU group")
 	CHECK(reasons(missing.blockers) == std::vector<std::string>{"0000:00:00.0 not_found"});
 }
 
-TEST_CASE("readiness: the GPU group is claimable as four functions minus the driverless one")
+TEST_CASE("readiness: the GPU group moves as four functions, the driverless one included")
 {
 	const DeviceGraph graph = scan_catalogue("gpu-workstation");
+	const std::vector<PciAddress> group{gpu, gpu_audio, gpu_usb, gpu_ucsi};
 
 	const Readiness readiness = graph.readiness(gpu);
 	CHECK(readiness.state == Readiness::State::claimable);
 	CHECK(readiness.blockers.empty());
-	CHECK(readiness.moves == std::vector<PciAddress>{gpu, gpu_audio, gpu_usb});
+	CHECK(readiness.moves == group);
+	CHECK(graph.readiness(gpu_ucsi).moves == group);
 
-	/* Asking for the driverless function moves it and its bound companions. */
-	CHECK(graph.readiness(gpu_ucsi).moves == std::vector<PciAddress>{gpu, gpu_audio, gpu_usb, gpu_ucsi});
+	/* The plan binds the same functions, so what show and doctor print is what bind does. */
+	Request request;
+	request.devices = {{gpu, std::nullopt}};
+	const Plan plan = plan_bind(graph, request, {});
+	std::vector<PciAddress> planned;
+	for (const Member &member : plan.members)
+		if (member.action == MemberAction::move)
+			planned.push_back(member.address);
+	CHECK(planned == readiness.moves);
 }
 
 TEST_CASE("readiness: what a transaction cannot change blocks")
