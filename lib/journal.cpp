@@ -200,7 +200,11 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		const std::string device = string_field(step->get_object(), "device", ok);
 		if (!ok)
 			return "the intent's step lacks a device";
-		if (!device.empty() && state.unit(device) &&
+		/* Recovery restores only units, and pcipass writes intents only for them. */
+		if (!device.empty() && !state.unit(device))
+			return "the intent's step names device " + quote_content(device) +
+			       ", which is not a unit of the transaction";
+		if (!device.empty() &&
 		    std::find(state.touched.begin(), state.touched.end(), device) == state.touched.end())
 			state.touched.push_back(device);
 		state.last_seq = std::max<unsigned>(state.last_seq, static_cast<unsigned>(seq->get_int64()));
@@ -248,10 +252,17 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		/* A later end (after recovery) replaces what the earlier one left in doubt. */
 		state.in_doubt.clear();
 		const json::value *doubt = field(line, "in_doubt");
-		if (doubt && doubt->is_array())
-			for (const auto &item : doubt->get_array())
-				if (item.is_string())
-					state.in_doubt.emplace(item.get_string());
+		if (doubt && !doubt->is_array())
+			return "the end line's in_doubt is not an array";
+		if (doubt) {
+			for (const auto &item : doubt->get_array()) {
+				if (!item.is_string() || (!state.unit(item.get_string()) &&
+							  !is_canonical_address(item.get_string())))
+					return "the end line's in_doubt holds an entry that is neither a "
+					       "unit's device nor a canonical PCI address";
+				state.in_doubt.emplace(item.get_string());
+			}
+		}
 		return {};
 	}
 

@@ -157,6 +157,16 @@ TEST_CASE("journal: path fields validated")
 			 "\",\"type\":\"in_doubt\",\"seq\":99,\"device\":\"../../etc\"}\n",
 		 "the in_doubt line's field 'device' '../../etc' is neither a unit's device nor a "
 		 "canonical PCI address"},
+		{"intent for a device outside the transaction",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"intent\",\"seq\":99,\"undo\":false,"
+			 "\"step\":{\"kind\":\"unbind\",\"device\":\"0000:00:1f.2\"}}\n",
+		 "the intent's step names device '0000:00:1f.2', which is not a unit of the transaction"},
+		{"end line with an in_doubt entry climbing out",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"end\",\"outcome\":\"in_doubt\",\"in_doubt\":[\"../../etc\"]}\n",
+		 "the end line's in_doubt holds an entry that is neither a unit's device nor a canonical "
+		 "PCI address"},
 		{"released claim climbing out",
 		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
 			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
