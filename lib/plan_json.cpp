@@ -5,6 +5,7 @@
  * Plans and ownership records as JSON.
  */
 
+#include <algorithm>
 #include <limits>
 
 #include <boost/json.hpp>
@@ -205,6 +206,13 @@ result<std::vector<Ownership>> ownerships_from_json_value(const json::value &val
 		/* Recovery and release join these names into sysfs paths. */
 		if (!is_canonical_address(claim.device))
 			return field_error("device", "a canonical PCI address such as 0000:01:00.0");
+		if (std::any_of(claims.begin(), claims.end(),
+				[&](const Ownership &other) { return other.device == claim.device; }))
+			return make_error(errc::invalid_argument,
+					  "two ownership records name device " + claim.device);
+		if (!is_valid_owner(claim.owner))
+			return field_error("owner", "1 to " + std::to_string(max_owner_size) +
+							    " bytes without control characters");
 		for (const auto &[key, name] : {std::pair<const char *, const std::string *>{"driver", &claim.driver},
 						{"framebuffer", &claim.framebuffer}})
 			if (!name->empty() && !is_plain_file_name(*name))

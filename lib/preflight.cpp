@@ -253,9 +253,6 @@ void check_claimed_group(std::span<const Ownership> claims, const Member &member
 		    false);
 }
 
-/* Room for a Kubernetes namespace and name, or a UID, with a prefix. */
-constexpr size_t max_owner_size = 512;
-
 } /* namespace */
 
 void check_request_devices(const DeviceGraph &graph, const Request &request, Plan &plan)
@@ -271,9 +268,7 @@ void check_request_devices(const DeviceGraph &graph, const Request &request, Pla
 				    ": expected a driver name such as 'vfio-pci', without '/' or whitespace",
 			    true);
 	/* The owner is stored in the ownership records and printed in reports. */
-	if (request.owner.empty() || request.owner.size() > max_owner_size ||
-	    std::any_of(request.owner.begin(), request.owner.end(),
-			[](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+	if (!is_valid_owner(request.owner))
 		add_finding(plan, errc::invalid_argument, {},
 			    "invalid owner " + quote_content(request.owner) +
 				    ": expected 1 to " + std::to_string(max_owner_size) +

@@ -7,6 +7,8 @@
 
 #include "topology_rules.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 
 namespace pcipass::detail {
@@ -56,6 +58,13 @@ bool is_plain_file_name(std::string_view name)
 			return false;
 	}
 	return true;
+}
+
+bool is_valid_owner(std::string_view owner)
+{
+	return !owner.empty() && owner.size() <= max_owner_size &&
+	       std::none_of(owner.begin(), owner.end(),
+			    [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 bool is_canonical_address(std::string_view text)

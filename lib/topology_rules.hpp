@@ -8,6 +8,7 @@
 
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,12 @@ bool is_plain_file_name(std::string_view name);
 
 /* A BDF in the form sysfs names it ("0000:01:00.0"), so that it can be joined into a path. */
 bool is_canonical_address(std::string_view text);
+
+/* Room for a Kubernetes namespace and name, or a UID, with a prefix. */
+constexpr size_t max_owner_size = 512;
+
+/* A claim's owner: 1 to max_owner_size bytes without control characters. */
+bool is_valid_owner(std::string_view owner);
 
 /* A kernel module name as /proc/modules shows it: letters, digits and '_'. */
 bool is_module_name(std::string_view name);

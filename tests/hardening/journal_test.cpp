@@ -210,6 +210,18 @@ TEST_CASE("journal: path fields validated")
 	}
 }
 
+namespace {
+
+/* One well-formed ownership record of the workstation's GPU for owner (JSON-escaped). */
+std::string gpu_record(const std::string &owner)
+{
+	return "{\"device\":\"0000:01:00.0\",\"owner\":\"" + owner +
+	       "\",\"driver\":\"vfio-pci\",\"framebuffer\":\"\",\"transaction\":\"t\",\"group\":7,"
+	       "\"identity\":\"10de:1f02\",\"original\":{\"driver\":\"nouveau\",\"override\":null}}";
+}
+
+} /* namespace */
+
 TEST_CASE("ownership: corrupt records reject requests")
 {
 	const std::vector<std::pair<std::string, std::string>> cases = {
@@ -223,6 +235,13 @@ TEST_CASE("ownership: corrupt records reject requests")
 		 "0000:01:00.0",
 		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"device\":\"../../etc\","
 		 "\"owner\":\"alice\",\"driver\":\"nouveau\",\"framebuffer\":\"\",\"transaction\":\"t\"}]}\n"},
+		{"ownership record field 'owner' is missing or not 1 to 512 bytes without control "
+		 "characters",
+		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[" + gpu_record("alice\\nmallory") +
+			 "]}\n"},
+		{"two ownership records name device 0000:01:00.0",
+		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[" + gpu_record("alice") + "," +
+			 gpu_record("mallory") + "]}\n"},
 	};
 
 	for (const auto &[problem, corrupt] : cases) {
