@@ -239,7 +239,7 @@ int run_validate(Context &context, const ValidateOptions &options)
 		std::cout << "claim is valid on node " << escape_text(node) << "\n";
 	} else {
 		for (const pcipass::ClaimProblem &problem : check.problems) {
-			std::cout << problem.reason << ": " << escape_text(problem.message) << "\n";
+			std::cout << problem.reason << ": " << escape_message(problem.message) << "\n";
 			if (!problem.fix.is_null())
 				std::cout << "  entry: " << boost::json::serialize(problem.fix) << "\n";
 		}

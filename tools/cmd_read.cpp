@@ -49,7 +49,7 @@ std::optional<PciAddress> parse_address(const std::string &text, int &status)
 	auto address = PciAddress::parse(text);
 	if (address)
 		return address.value();
-	std::cerr << "pcipassctl: " << escape_text(address.error().message)
+	std::cerr << "pcipassctl: " << escape_message(address.error().message)
 		  << "; run 'pcipassctl list' for the addresses\n";
 	status = exit_usage;
 	return std::nullopt;
@@ -147,11 +147,11 @@ std::vector<std::string> list_row(const DeviceGraph &graph, const Device &device
 void print_findings(const DeviceGraph &graph)
 {
 	for (const pcipass::Finding &finding : graph.host().findings)
-		std::cerr << "pcipassctl: warning: " << escape_text(finding.message) << "\n";
+		std::cerr << "pcipassctl: warning: " << escape_message(finding.message) << "\n";
 	for (const Device &device : graph.devices())
 		for (const pcipass::Finding &finding : device.findings)
 			std::cerr << "pcipassctl: warning: " << device.address.to_string() << ": "
-				  << escape_text(finding.message) << "\n";
+				  << escape_message(finding.message) << "\n";
 }
 
 void add_tree_rows(const DeviceGraph &graph, const Device &device, const std::string &target,
@@ -356,7 +356,7 @@ int run_show(Context &context, const ReadOptions &options)
 	if (readiness.state == Readiness::State::claimable)
 		std::cout << "  a claim moves " << address_list(readiness.moves) << " to " << target << "\n";
 	for (const pcipass::Blocker &blocker : readiness.blockers)
-		std::cout << "  " << escape_text(blocker.message) << "\n";
+		std::cout << "  " << escape_message(blocker.message) << "\n";
 	return exit_ok;
 }
 
@@ -388,9 +388,9 @@ int run_doctor(Context &context, const ReadOptions &options)
 		print_json(boost::json::object{{"ok", !failed}, {"checks", std::move(array)}});
 	} else {
 		for (const Check &check : checks) {
-			std::cout << status_name(check.status) << "  " << escape_text(check.message) << "\n";
+			std::cout << status_name(check.status) << "  " << escape_message(check.message) << "\n";
 			if (!check.fix.empty())
-				std::cout << "      fix: " << escape_text(check.fix) << "\n";
+				std::cout << "      fix: " << escape_message(check.fix) << "\n";
 		}
 	}
 	return failed ? exit_failed : exit_ok;
@@ -417,7 +417,7 @@ int run_snapshot(Context &context)
 	/* A snapshot that would not load again is still worth attaching to a report. */
 	if (auto valid = pcipass::testing::validate_topology(topology); !valid)
 		std::cerr << "pcipassctl: warning: the snapshot does not load as a topology: "
-			  << escape_text(valid.error().message) << "\n";
+			  << escape_message(valid.error().message) << "\n";
 	print_findings(graph.value());
 	return exit_ok;
 }

@@ -61,7 +61,7 @@ public:
 		std::cout << (record.undo ? "  undo " : "  step ") << record.seq << ": "
 			  << escape_text(record.step.describe()) << " ... " << pcipass::step_status_name(record.status);
 		if (record.error)
-			std::cout << " (" << escape_text(record.error->message) << ")";
+			std::cout << " (" << escape_message(record.error->message) << ")";
 		std::cout << "\n" << std::flush;
 	}
 };
@@ -78,7 +78,7 @@ void print_findings(const std::vector<pcipass::PreflightFinding> &findings)
 {
 	for (const auto &finding : findings)
 		std::cout << (finding.blocking ? "  rejected: " : "  warning: ")
-			  << pcipass::errc_name(finding.code) << ": " << escape_text(finding.message) << "\n";
+			  << pcipass::errc_name(finding.code) << ": " << escape_message(finding.message) << "\n";
 }
 
 /* The plan in human form; with_steps lists each write and its undo. */

@@ -188,7 +188,9 @@ int EscapingBuffer::sync()
 	return target_->pubsync();
 }
 
-std::string escape_text(std::string_view value)
+namespace {
+
+std::string escape(std::string_view value, bool backslash)
 {
 	std::stringbuf escaped;
 	EscapingBuffer buffer(&escaped);
@@ -197,7 +199,7 @@ std::string escape_text(std::string_view value)
 		/* The escapes are plain ASCII, so the buffer passes them through as they are. */
 		switch (c) {
 		case '\\':
-			stream << "\\\\";
+			stream << (backslash ? "\\\\" : "\\");
 			break;
 		case '\n':
 			stream << "\\n";
@@ -212,6 +214,18 @@ std::string escape_text(std::string_view value)
 	}
 	(void)buffer.finish();
 	return escaped.str();
+}
+
+} /* namespace */
+
+std::string escape_text(std::string_view value)
+{
+	return escape(value, true);
+}
+
+std::string escape_message(std::string_view message)
+{
+	return escape(message, false);
 }
 
 EscapedStream::EscapedStream(std::ostream &stream)

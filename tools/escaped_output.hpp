@@ -67,6 +67,13 @@ private:
  */
 std::string escape_text(std::string_view value);
 
+/*
+ * Escapes a message that pcipass composed, like escape_text() but keeping
+ * backslashes. The library quoted each value in the message already, with
+ * its backslashes escaped; escaping them again would double them.
+ */
+std::string escape_message(std::string_view message);
+
 /* Routes a stream through an EscapingBuffer until destroyed. */
 class EscapedStream
 {

@@ -50,7 +50,7 @@ pcipass::result<void> Context::finish()
 
 int report(const pcipass::Error &error, int status)
 {
-	std::cerr << "pcipassctl: " << escape_text(error.describe()) << "\n";
+	std::cerr << "pcipassctl: " << escape_message(error.describe()) << "\n";
 	return status;
 }
 
@@ -92,6 +92,11 @@ int main(int argc, char **argv)
 	app.parse_complete_callback([&options, &context] {
 		if (options.json)
 			context.use_json_output();
+	});
+
+	/* CLI11 repeats the offending argument; it is the caller's text like any other. */
+	app.failure_message([](const CLI::App *, const CLI::Error &error) {
+		return escape_text(error.what()) + "\nRun with --help for more information.\n";
 	});
 
 	try {

@@ -169,6 +169,27 @@ TEST_CASE("output: driver name cannot forge rows")
 	REQUIRE_MESSAGE(lines.size() == 7, plan.out);
 	CHECK(lines[0] == "bind plan to vfio-pci for owner 'evil\\nbind plan for owner 'x'', IOMMU group 7");
 	CHECK(lines[2] == "  0000:01:00.1  10de:10f9  snd\\nFAKE 0000:99:00.0 line -> vfio-pci  (move)");
-	CHECK(lines[5].starts_with("  rejected: invalid_argument: invalid owner 'evil\\\\nbind plan"));
+	CHECK(lines[5].starts_with("  rejected: invalid_argument: invalid owner 'evil\\nbind plan"));
 	CHECK(lines[6] == "  rejected: nothing will be written");
+}
+
+TEST_CASE("output: arguments and messages are escaped once")
+{
+	Sandbox sandbox("gpu-workstation");
+
+	/* CLI11's own parse errors repeat the argument. */
+	const ProgramOutput unknown =
+		run_program({PCIPASSCTL, "--root", sandbox.root(), "--bogus\nok   0000:00:00.0 fake\\", "list"});
+	CHECK(unknown.status == 2);
+	CHECK(unknown.out.empty());
+	CHECK(unknown.err == "The following argument was not expected: --bogus\\nok   0000:00:00.0 "
+			     "fake\\\\\nRun with --help for more information.\n");
+
+	/* The library's message quotes the address already; pcipassctl adds no second backslash. */
+	const ProgramOutput address =
+		run_program({PCIPASSCTL, "--root", sandbox.root(), "show", "0000:01:00.0\nok"});
+	CHECK(address.status == 2);
+	CHECK(address.out.empty());
+	CHECK(address.err.starts_with("pcipassctl: invalid PCI address '0000:01:00.0\\x0aok': expected "));
+	CHECK(std::count(address.err.begin(), address.err.end(), '\n') == 1);
 }
