@@ -242,6 +242,12 @@ result<std::vector<Ownership>> ownerships_from_json_value(const json::value &val
 		if (!original)
 			return field_error("original", "an object");
 		BOOST_OUTCOME_TRY(auto state, state_from_json(*original));
+		/* Release binds the device back to these names. */
+		for (const auto &[key, name] :
+		     {std::pair<const char *, const std::string *>{"original.driver", &state.driver},
+		      {"original.override", &state.override}})
+			if (!name->empty() && !is_plain_file_name(*name))
+				return field_error(key, "null or a driver name");
 		claim.original = std::move(state);
 
 		claims.push_back(std::move(claim));

@@ -239,6 +239,9 @@ TEST_CASE("ownership: corrupt records reject requests")
 		 "characters",
 		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[" + gpu_record("alice\\nmallory") +
 			 "]}\n"},
+		{"ownership record field 'original.driver' is missing or not null or a driver name",
+		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[" +
+			 replace_all(gpu_record("alice"), "\"nouveau\"", "\"../../../etc\"") + "]}\n"},
 		{"two ownership records name device 0000:01:00.0",
 		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[" + gpu_record("alice") + "," +
 			 gpu_record("mallory") + "]}\n"},
