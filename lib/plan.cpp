@@ -373,7 +373,9 @@ void classify_for_bind(const DeviceGraph &graph, const Request &request, const D
 		member.action = MemberAction::keep;
 		return;
 	}
-	if (!member.before.driver.empty() && is_dma_owner_aware_driver(member.before.driver)) {
+	/* A requested device moves from any driver, pci-stub included, because the caller named it. */
+	if (!member.requested && !member.before.driver.empty() &&
+	    is_dma_owner_aware_driver(member.before.driver)) {
 		member.action = MemberAction::stay_owner_aware;
 		return;
 	}
