@@ -441,6 +441,7 @@ Plan plan_bind(const DeviceGraph &graph, const Request &request,
 	sort_members(plan);
 
 	check_bind_members(graph, request, claims, plan);
+	check_recorded_names(plan);
 
 	const bool moves = std::any_of(plan.members.begin(), plan.members.end(), [](const Member &m) {
 		return m.action == MemberAction::move;
@@ -603,6 +604,7 @@ Plan plan_release(const DeviceGraph &graph, const Request &request,
 	}
 
 	check_release_members(graph, request, claims, plan);
+	check_recorded_names(plan);
 
 	/* A PF returns to its driver before its VFs come back, and a GPU before its framebuffer. */
 	for (size_t i = 0; i < plan.members.size(); i++) {

@@ -84,7 +84,7 @@ struct RequestOptions {
 struct Request {
 	std::vector<RequestedDevice> devices;
 	std::string driver = "vfio-pci";
-	/* 1 to 512 bytes without control characters; preflight rejects any other. */
+	/* 1 to 512 bytes of UTF-8 without control characters; preflight rejects any other. */
 	std::string owner = "pcipass";
 	RequestOptions options;
 
