@@ -444,7 +444,7 @@ TEST_CASE("ownership: owners the records cannot hold are refused before any writ
 	Fixture fixture(catalogue("gpu-workstation"));
 
 	/* JSON holds only UTF-8: such an owner would make the journal and the records unreadable. */
-	for (const std::string owner : {std::string("bad\xffowner"), std::string("\xc0\xaf"),
+	for (const std::string &owner : {std::string("bad\xffowner"), std::string("\xc0\xaf"),
 					std::string("\xed\xa0\x80"), std::string("cut\xe2\x82")}) {
 		CAPTURE(owner);
 		auto refused = fixture.engine->bind(request({"0000:01:00.0"}, owner));
