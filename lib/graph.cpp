@@ -379,6 +379,16 @@ Viability DeviceGraph::viability(unsigned number, std::string_view target_driver
 		if (is_dma_owner_aware_driver(*member->driver))
 			continue;
 
+		/* A plan never moves a bridge, so its driver has to change by hand. */
+		if (member->is_bridge() && !member->inaccessible) {
+			viability.blockers.push_back(
+				{address, "bridge_driver",
+				 "bridge " + address.to_string() + " in IOMMU group " +
+					 std::to_string(number) + " is on driver " + *member->driver +
+					 ", which is not DMA-owner-aware; bind it to pcieport or unbind it first"});
+			continue;
+		}
+
 		changes_needed = true;
 		if (!is_vfio_like_target(target))
 			continue;
@@ -443,17 +453,33 @@ Readiness DeviceGraph::readiness(PciAddress address, std::string_view target_dri
 
 	/*
 	 * The same members plan_bind() moves: every endpoint not already on the
-	 * target, a driverless one too, except those on a DMA-owner-aware driver.
+	 * target, a driverless one too, except other members on a DMA-owner-aware
+	 * driver. The device itself moves from any driver but the target.
 	 */
 	for (const Device *member : group_members_of(address)) {
 		const bool is_self = member->address == address;
-		const bool stays = (member->is_bridge() && !member->inaccessible) ||
-				   (member->driver && is_dma_owner_aware_driver(*member->driver));
-		if (member->driver == target || (stays && !is_self))
+		if (member->is_bridge() && !member->inaccessible)
 			continue;
+		if (member->driver == target)
+			continue;
+		if (!is_self && member->driver && is_dma_owner_aware_driver(*member->driver))
+			continue;
+
 		readiness.moves.push_back(member->address);
 		consumer_blockers(*member, readiness.blockers);
+		if (member->inaccessible && !is_self)
+			readiness.blockers.push_back(
+				{member->address, "inaccessible",
+				 member->address.to_string() + ", in the same IOMMU group as " + name +
+					 ", reads all ones in config space (D3cold or removed); wake or "
+					 "rescan it first"});
 	}
+
+	/* Bridges in the group that a claim cannot move but that keep a VFIO user out. */
+	if (device->iommu_group)
+		for (Blocker &blocker : viability(*device->iommu_group, target).blockers)
+			if (blocker.reason == "bridge_driver")
+				readiness.blockers.push_back(std::move(blocker));
 
 	const IommuGroup *group_info = device->iommu_group ? group(*device->iommu_group) : nullptr;
 	if (group_info && !group_info->holders.empty() && !readiness.moves.empty())

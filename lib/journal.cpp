@@ -198,9 +198,18 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		if (!has_seq || !step || !step->is_object())
 			return "the intent line lacks seq or step";
 		const std::string device = string_field(step->get_object(), "device", ok);
+		const std::string kind_name = string_field(step->get_object(), "kind", ok);
 		if (!ok)
-			return "the intent's step lacks a device";
-		/* Recovery restores only units, and pcipass writes intents only for them. */
+			return "the intent's step lacks a kind or a device";
+		const auto kind = parse_step_kind(kind_name);
+		if (!kind)
+			return "the intent's step kind " + quote_content(kind_name) + " is unknown";
+		/*
+		 * Recovery restores only units, and pcipass writes intents only for
+		 * them; loading a module is the one step on no device.
+		 */
+		if ((kind.value() == StepKind::load_module) != device.empty())
+			return "the intent's " + kind_name + " step names device " + quote_content(device);
 		if (!device.empty() && !state.unit(device))
 			return "the intent's step names device " + quote_content(device) +
 			       ", which is not a unit of the transaction";
@@ -233,11 +242,19 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		auto claims = ownerships_from_json_value(*added);
 		if (!claims)
 			return claims.error().message;
+		/* A transaction claims and releases only its own devices. */
+		for (const Ownership &claim : claims.value())
+			if (!state.unit(claim.device))
+				return "claims_added holds device " + claim.device +
+				       ", which is not a unit of the transaction";
 		state.claims_added = std::move(claims).value();
 		state.claims_removed.clear();
 		for (const auto &item : removed->get_array()) {
 			if (!item.is_string() || !is_canonical_address(item.get_string()))
 				return "claims_removed holds an entry that is not a canonical PCI address";
+			if (!state.unit(item.get_string()))
+				return "claims_removed holds device " + std::string(item.get_string()) +
+				       ", which is not a unit of the transaction";
 			state.claims_removed.emplace_back(item.get_string());
 		}
 		state.committed = true;

@@ -377,7 +377,9 @@ void classify_for_bind(const DeviceGraph &graph, const Request &request, const D
 		member.action = MemberAction::keep;
 		return;
 	}
-	if (!member.before.driver.empty() && is_dma_owner_aware_driver(member.before.driver)) {
+	/* A requested device moves from any driver, pci-stub included, because the caller named it. */
+	if (!member.requested && !member.before.driver.empty() &&
+	    is_dma_owner_aware_driver(member.before.driver)) {
 		member.action = MemberAction::stay_owner_aware;
 		return;
 	}
@@ -443,6 +445,7 @@ Plan plan_bind(const DeviceGraph &graph, const Request &request,
 	sort_members(plan);
 
 	check_bind_members(graph, request, claims, plan);
+	check_recorded_names(plan);
 
 	const bool moves = std::any_of(plan.members.begin(), plan.members.end(), [](const Member &m) {
 		return m.action == MemberAction::move;
@@ -605,6 +608,7 @@ Plan plan_release(const DeviceGraph &graph, const Request &request,
 	}
 
 	check_release_members(graph, request, claims, plan);
+	check_recorded_names(plan);
 
 	/* A PF returns to its driver before its VFs come back, and a GPU before its framebuffer. */
 	for (size_t i = 0; i < plan.members.size(); i++) {

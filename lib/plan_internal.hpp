@@ -42,6 +42,9 @@ void check_request_devices(const DeviceGraph &graph, const Request &request, Pla
 void check_bind_members(const DeviceGraph &graph, const Request &request,
 			std::span<const Ownership> claims, Plan &plan);
 
+/* Every member's driver and override must be a name the journal can record and restore. */
+void check_recorded_names(Plan &plan);
+
 /* Preflight over every member a release plan moves. */
 void check_release_members(const DeviceGraph &graph, const Request &request,
 			   std::span<const Ownership> claims, Plan &plan);

@@ -212,7 +212,7 @@ result<std::vector<Ownership>> ownerships_from_json_value(const json::value &val
 					  "two ownership records name device " + claim.device);
 		if (!is_valid_owner(claim.owner))
 			return field_error("owner", "1 to " + std::to_string(max_owner_size) +
-							    " bytes without control characters");
+							    " bytes of UTF-8 without control characters");
 		for (const auto &[key, name] : {std::pair<const char *, const std::string *>{"driver", &claim.driver},
 						{"framebuffer", &claim.framebuffer}})
 			if (!name->empty() && !is_plain_file_name(*name))

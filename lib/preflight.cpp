@@ -272,7 +272,7 @@ void check_request_devices(const DeviceGraph &graph, const Request &request, Pla
 		add_finding(plan, errc::invalid_argument, {},
 			    "invalid owner " + quote_content(request.owner) +
 				    ": expected 1 to " + std::to_string(max_owner_size) +
-				    " bytes without control characters, such as a VM's name or UID",
+				    " bytes of UTF-8 without control characters, such as a VM's name or UID",
 			    true);
 	if (!request.options.module.empty() && !is_module_request(request.options.module))
 		add_finding(plan, errc::invalid_argument, {},
@@ -388,6 +388,23 @@ void check_bind_members(const DeviceGraph &graph, const Request &request,
 	}
 
 	check_group_holders(graph, plan);
+}
+
+void check_recorded_names(Plan &plan)
+{
+	for (const auto &member : plan.members) {
+		if (member.action != MemberAction::move && member.action != MemberAction::keep)
+			continue;
+		const std::string bdf = member.address.to_string();
+		for (const std::string *name : {&member.before.driver, &member.before.override})
+			if (!name->empty() && !is_plain_file_name(*name))
+				add_finding(plan, errc::malformed_attribute, bdf,
+					    bdf + " is on driver or override " + quote_content(*name) +
+						    ", which is not a plain UTF-8 driver name, so the "
+						    "journal could not record it to restore it; check the "
+						    "device's driver link and driver_override",
+					    true);
+	}
 }
 
 void check_release_members(const DeviceGraph &graph, const Request &request,

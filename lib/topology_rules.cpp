@@ -49,6 +49,52 @@ unsigned routing_id(PciAddress address)
 
 } /* namespace */
 
+bool is_valid_utf8(std::string_view text)
+{
+	size_t i = 0;
+	while (i < text.size()) {
+		const auto lead = static_cast<unsigned char>(text[i]);
+		if (lead < 0x80) {
+			i++;
+			continue;
+		}
+
+		/* The sequence's length, the lead byte's payload and the least code point it may carry. */
+		size_t length = 0;
+		char32_t code = 0;
+		char32_t least = 0;
+		if (lead >= 0xc2 && lead <= 0xdf) {
+			length = 2;
+			code = lead & 0x1f;
+			least = 0x80;
+		} else if (lead >= 0xe0 && lead <= 0xef) {
+			length = 3;
+			code = lead & 0x0f;
+			least = 0x800;
+		} else if (lead >= 0xf0 && lead <= 0xf4) {
+			length = 4;
+			code = lead & 0x07;
+			least = 0x10000;
+		} else {
+			return false;
+		}
+		if (text.size() - i < length)
+			return false;
+
+		for (size_t k = 1; k < length; k++) {
+			const auto next = static_cast<unsigned char>(text[i + k]);
+			if ((next & 0xc0) != 0x80)
+				return false;
+			code = (code << 6) | (next & 0x3f);
+		}
+		/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+		if (code < least || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+			return false;
+		i += length;
+	}
+	return true;
+}
+
 bool is_plain_file_name(std::string_view name)
 {
 	if (name.empty() || name.size() > 255 || name == "." || name == "..")
@@ -57,14 +103,15 @@ bool is_plain_file_name(std::string_view name)
 		if (c == '/' || c <= ' ' || c == 0x7f)
 			return false;
 	}
-	return true;
+	return is_valid_utf8(name);
 }
 
 bool is_valid_owner(std::string_view owner)
 {
 	return !owner.empty() && owner.size() <= max_owner_size &&
 	       std::none_of(owner.begin(), owner.end(),
-			    [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+			    [](unsigned char c) { return c < 0x20 || c == 0x7f; }) &&
+	       is_valid_utf8(owner);
 }
 
 bool is_canonical_address(std::string_view text)

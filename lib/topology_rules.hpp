@@ -18,7 +18,13 @@
 
 namespace pcipass::detail {
 
-/* A name that is safe as one path component: not empty, no '/', whitespace, "." or "..". */
+/* Well-formed UTF-8: what the JSON of the journal and the ownership records can hold. */
+bool is_valid_utf8(std::string_view text);
+
+/*
+ * A name that is safe as one path component: not empty, no '/', whitespace,
+ * "." or "..", and valid UTF-8.
+ */
 bool is_plain_file_name(std::string_view name);
 
 /* A BDF in the form sysfs names it ("0000:01:00.0"), so that it can be joined into a path. */
@@ -27,7 +33,7 @@ bool is_canonical_address(std::string_view text);
 /* Room for a Kubernetes namespace and name, or a UID, with a prefix. */
 constexpr size_t max_owner_size = 512;
 
-/* A claim's owner: 1 to max_owner_size bytes without control characters. */
+/* A claim's owner: 1 to max_owner_size bytes of UTF-8 without control characters. */
 bool is_valid_owner(std::string_view owner);
 
 /* A kernel module name as /proc/modules shows it: letters, digits and '_'. */

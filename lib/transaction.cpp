@@ -365,6 +365,26 @@ std::vector<JournalUnit> Engine::Impl::units_from_plan(const Plan &plan) const
 			unit.num_vfs = member->num_vfs_before;
 		units.push_back(std::move(unit));
 	}
+
+	/*
+	 * A member that keeps its binding can still gain or lose a record, and
+	 * the journal accepts records only for units of the transaction.
+	 */
+	std::vector<std::string> recorded;
+	for (const auto &claim : plan.claims_added)
+		recorded.push_back(claim.device);
+	recorded.insert(recorded.end(), plan.claims_removed.begin(), plan.claims_removed.end());
+	for (const auto &device : recorded) {
+		auto address = PciAddress::parse(device);
+		const Member *member = address ? plan.find(address.value()) : nullptr;
+		if (!member || known(device))
+			continue;
+
+		JournalUnit unit;
+		unit.device = device;
+		unit.state = member->before;
+		units.push_back(std::move(unit));
+	}
 	return units;
 }
 

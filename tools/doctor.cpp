@@ -208,9 +208,12 @@ void device_checks(const pcipass::DeviceGraph &graph, pcipass::PciAddress addres
 		std::vector<std::string> moves;
 		for (pcipass::PciAddress move : readiness.moves)
 			moves.push_back(move.to_string());
-		checks.push_back({"device", Check::Status::ok,
-				  name + " can be claimed: a claim moves " + join(moves, " ") + " to " + target,
-				  {}});
+		std::string message =
+			name + " can be claimed: a claim moves " + join(moves, " ") + " to " + target;
+		/* Readiness does not look at the driver: a bind needs it loaded or --allow-module-load. */
+		if (!graph.host().driver_present(target))
+			message += " once " + target + " is loaded";
+		checks.push_back({"device", Check::Status::ok, message, {}});
 		return;
 	}
 	case pcipass::Readiness::State::blocked:

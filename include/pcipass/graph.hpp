@@ -154,9 +154,10 @@ struct HostFacts {
 
 /*
  * Why one group member keeps a group from a target driver. The reasons are
- * host_driver, vfio_group_open, consumer_in_use (a mounted block device or
- * an interface with the default route), boot_framebuffer, and, from
- * readiness() only, iommu_off, no_iommu_group, bridge, inaccessible,
+ * host_driver, bridge_driver (a bridge on a driver that is not
+ * DMA-owner-aware), vfio_group_open, consumer_in_use (a mounted block
+ * device or an interface with the default route), boot_framebuffer, and,
+ * from readiness() only, iommu_off, no_iommu_group, bridge, inaccessible,
  * pf_has_vfs and not_found.
  */
 struct Blocker {
@@ -177,14 +178,23 @@ struct Readiness {
 	enum class State {
 		ready,     /* on the target driver, and its group is viable */
 		in_use,    /* on the target driver, and a VFIO user holds its group open */
-		claimable, /* a transaction can move its group to the target driver */
+		/*
+		 * A transaction can move its group to the target driver.
+		 * NOTE: the target driver need not be loaded, and a bind then
+		 * needs module loading allowed.
+		 */
+		claimable,
 		blocked,   /* something a transaction cannot change stands in the way */
 	};
 
 	State state = State::blocked;
 	/* Why it is blocked; empty unless blocked. */
 	std::vector<Blocker> blockers;
-	/* Group members a claim would move to the target driver, the device included. */
+	/*
+	 * Group members a claim of this device moves to the target driver, as
+	 * plan_bind() does: never a bridge, and a member on another
+	 * DMA-owner-aware driver only when it is the device itself.
+	 */
 	std::vector<PciAddress> moves;
 };
 
@@ -271,15 +281,18 @@ public:
 	/*
 	 * Which members of a group keep it from being handed to target_driver
 	 * as a unit, and why. Bridges on pcieport, driverless members and
-	 * members already on the target do not block.
+	 * members already on the target do not block. A bridge on a driver
+	 * that is not DMA-owner-aware blocks with bridge_driver for any target.
 	 */
 	Viability viability(unsigned group, std::string_view target_driver = "vfio-pci") const;
 
 	/*
 	 * Whether the device can be handed to target_driver: blocked by the
-	 * IOMMU being off, no group, a bridge, an inaccessible device, a PF
-	 * with VFs, the boot framebuffer, a consumer in use or a VFIO user of
-	 * its group; otherwise ready or claimable with the members that move.
+	 * IOMMU being off, no group, a bridge, an inaccessible device or group
+	 * member that would move, a PF with VFs, the boot framebuffer, a
+	 * consumer in use, a bridge in the group on a driver that is not
+	 * DMA-owner-aware, or a VFIO user of its group. Otherwise ready or
+	 * claimable with the members that move.
 	 * An unknown address is blocked with reason "not_found".
 	 */
 	Readiness readiness(PciAddress address, std::string_view target_driver = "vfio-pci") const;

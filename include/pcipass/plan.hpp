@@ -84,7 +84,7 @@ struct RequestOptions {
 struct Request {
 	std::vector<RequestedDevice> devices;
 	std::string driver = "vfio-pci";
-	/* 1 to 512 bytes without control characters; preflight rejects any other. */
+	/* 1 to 512 bytes of UTF-8 without control characters; preflight rejects any other. */
 	std::string owner = "pcipass";
 	RequestOptions options;
 
@@ -142,7 +142,7 @@ enum class MemberAction {
 	move,          /* its driver changes */
 	keep,          /* already in the requested state: no writes */
 	stay_bridge,   /* a bridge: it stays on its driver (pcieport) */
-	stay_owner_aware, /* on another DMA-owner-aware driver (pci-stub): it stays */
+	stay_owner_aware, /* a member not requested on another DMA-owner-aware driver (pci-stub) */
 	vanish,        /* a VF that goes away when its PF's sriov_numvfs is set to 0 */
 };
 
@@ -258,10 +258,11 @@ struct Plan {
  * records in force. Pure: no I/O and no error, because problems become findings.
  *
  * The closure: every function of each group. Bridges (by header type)
- * stay on their driver; members on another DMA-owner-aware driver stay;
- * members already on the target are kept as they are; every other
- * endpoint, including a driverless one, moves, so nothing can probe onto
- * it while a VFIO user holds the group.
+ * stay on their driver. Members not requested that are on another
+ * DMA-owner-aware driver (pci-stub, a vfio-pci variant) stay. Members
+ * already on the target are kept as they are. Every other endpoint moves,
+ * a requested one on pci-stub and a driverless one included, so nothing
+ * can probe onto it while a VFIO user holds the group.
  *
  * Blocking findings (errc): iommu_off (with the kernel parameter for the
  * CPU vendor), no_iommu_group, not_found, identity_mismatch (with where

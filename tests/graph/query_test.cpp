@@ -51,6 +51,48 @@ DeviceGraph scan_catalogue(const std::string &name)
 	return materialized.scan();
 }
 
+DeviceGraph scan_topology(const Topology &topology)
+{
+	MaterializedHost materialized(topology);
+	return materialized.scan();
+}
+
+/* gpu-workstation with a driver added, for members moved onto it. */
+Topology workstation_with_driver(const std::string &driver)
+{
+	Topology topology = load_catalogue("gpu-workstation");
+	TopologyDriver added;
+	added.name = driver;
+	topology.drivers.push_back(added);
+	return topology;
+}
+
+/* Plans a bind of the device alone. */
+Plan plan_for(const DeviceGraph &graph, PciAddress device)
+{
+	Request request;
+	request.devices = {{device, std::nullopt}};
+	return plan_bind(graph, request, {});
+}
+
+std::vector<PciAddress> planned_moves(const Plan &plan)
+{
+	std::vector<PciAddress> moved;
+	for (const Member &member : plan.members)
+		if (member.action == MemberAction::move)
+			moved.push_back(member.address);
+	return moved;
+}
+
+std::vector<std::string> blocking_findings(const Plan &plan)
+{
+	std::vector<std::string> result;
+	for (const PreflightFinding &finding : plan.findings)
+		if (finding.blocking)
+			result.push_back(finding.device + " " + std::string(errc_name(finding.code)));
+	return result;
+}
+
 } /* namespace */
 
 TEST_CASE("query: lookups by address, slot, group, ID and SR-IOV link")
@@ -127,8 +169,10 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 	SUBCASE("bridge")
 	{
 		const DeviceGraph graph = scan_catalogue("gpu-workstation");
-		CHECK(reasons(graph.readiness(PciAddress(0, 0, 1, 0)).blockers) ==
-		      std::vector<std::string>{"0000:00:01.0 bridge"});
+		const Readiness readiness = graph.readiness(PciAddress(0, 0, 1, 0));
+		CHECK(reasons(readiness.blockers) == std::vector<std::string>{"0000:00:01.0 bridge"});
+		/* No plan moves a bridge, and the root port is alone in group 1. */
+		CHECK(readiness.moves.empty());
 	}
 
 	SUBCASE("chipset group with the default route")
@@ -180,6 +224,132 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 		CHECK(reasons(graph.readiness(PciAddress(0, 0x42, 0, 0)).blockers) ==
 		      std::vector<std::string>{"0000:42:00.0 not_found"});
 	}
+}
+
+TEST_CASE("readiness: requested pci-stub device moves")
+{
+	Topology topology = workstation_with_driver("pci-stub");
+	for (TopologyDevice &device : topology.devices) {
+		if (device.iommu_group != 7u)
+			continue;
+		device.driver = "vfio-pci";
+		device.driver_override = "vfio-pci";
+	}
+	topology.find(gpu_audio)->driver = "pci-stub";
+	topology.find(gpu_audio)->driver_override = "";
+	const DeviceGraph graph = scan_topology(topology);
+
+	const Readiness audio = graph.readiness(gpu_audio);
+	CHECK(audio.state == Readiness::State::claimable);
+	CHECK(audio.blockers.empty());
+	CHECK(audio.moves == std::vector<PciAddress>{gpu_audio});
+	const Plan audio_plan = plan_for(graph, gpu_audio);
+	CHECK(blocking_findings(audio_plan).empty());
+	CHECK(planned_moves(audio_plan) == audio.moves);
+
+	/* Claiming the GPU leaves the audio function on pci-stub, which does not block. */
+	const Readiness vga = graph.readiness(gpu);
+	CHECK(vga.state == Readiness::State::ready);
+	CHECK(vga.blockers.empty());
+	CHECK(vga.moves.empty());
+	const Plan vga_plan = plan_for(graph, gpu);
+	CHECK(blocking_findings(vga_plan).empty());
+	CHECK(planned_moves(vga_plan).empty());
+}
+
+TEST_CASE("readiness: member on a vfio-pci variant")
+{
+	Topology topology = workstation_with_driver("nvgrace_gpu_vfio_pci");
+	topology.find(gpu_audio)->driver = "nvgrace_gpu_vfio_pci";
+	const DeviceGraph graph = scan_topology(topology);
+
+	/* The variant stays for a claim of another member, and moves when it is the one asked for. */
+	const Readiness vga = graph.readiness(gpu);
+	CHECK(vga.state == Readiness::State::claimable);
+	CHECK(vga.blockers.empty());
+	CHECK(vga.moves == std::vector<PciAddress>{gpu, gpu_usb, gpu_ucsi});
+	CHECK(planned_moves(plan_for(graph, gpu)) == vga.moves);
+
+	const Readiness audio = graph.readiness(gpu_audio);
+	CHECK(audio.state == Readiness::State::claimable);
+	CHECK(audio.blockers.empty());
+	CHECK(audio.moves == std::vector<PciAddress>{gpu, gpu_audio, gpu_usb, gpu_ucsi});
+	CHECK(planned_moves(plan_for(graph, gpu_audio)) == audio.moves);
+}
+
+TEST_CASE("readiness: inaccessible group member blocks")
+{
+	SUBCASE("driverless member")
+	{
+		Topology topology = load_catalogue("gpu-workstation");
+		topology.find(gpu_ucsi)->inaccessible = true;
+		const DeviceGraph graph = scan_topology(topology);
+
+		const Readiness readiness = graph.readiness(gpu);
+		CHECK(readiness.state == Readiness::State::blocked);
+		CHECK(reasons(readiness.blockers) == std::vector<std::string>{"0000:01:00.3 inaccessible"});
+		CHECK(readiness.blockers[0].message ==
+		      "0000:01:00.3, in the same IOMMU group as 0000:01:00.0, reads all ones in config "
+		      "space (D3cold or removed); wake or rescan it first");
+		CHECK(readiness.moves == std::vector<PciAddress>{gpu, gpu_audio, gpu_usb, gpu_ucsi});
+
+		const Plan plan = plan_for(graph, gpu);
+		CHECK(blocking_findings(plan) ==
+		      std::vector<std::string>{"0000:01:00.3 device_inaccessible"});
+		CHECK(planned_moves(plan) == readiness.moves);
+	}
+
+	SUBCASE("member on a host driver")
+	{
+		Topology topology = load_catalogue("gpu-workstation");
+		topology.find(gpu_usb)->inaccessible = true;
+		const DeviceGraph graph = scan_topology(topology);
+
+		const Readiness readiness = graph.readiness(gpu);
+		CHECK(readiness.state == Readiness::State::blocked);
+		CHECK(reasons(readiness.blockers) == std::vector<std::string>{"0000:01:00.2 inaccessible"});
+		CHECK(readiness.moves == std::vector<PciAddress>{gpu, gpu_audio, gpu_usb, gpu_ucsi});
+
+		const Plan plan = plan_for(graph, gpu);
+		CHECK(blocking_findings(plan) ==
+		      std::vector<std::string>{"0000:01:00.2 device_inaccessible"});
+		CHECK(planned_moves(plan) == readiness.moves);
+	}
+}
+
+TEST_CASE("readiness: bridge on a host driver blocks its group")
+{
+	const PciAddress root_port(0, 0, 1, 0);
+	Topology topology = workstation_with_driver("shpchp");
+	topology.find(root_port)->driver = "shpchp";
+	topology.find(root_port)->iommu_group = 7;
+	const DeviceGraph graph = scan_topology(topology);
+	const std::vector<PciAddress> endpoints{gpu, gpu_audio, gpu_usb, gpu_ucsi};
+	const std::string message = "bridge 0000:00:01.0 in IOMMU group 7 is on driver shpchp, which "
+				    "is not DMA-owner-aware; bind it to pcieport or unbind it first";
+
+	const Viability viability = graph.viability(7);
+	CHECK(reasons(viability.blockers) ==
+	      std::vector<std::string>{"0000:00:01.0 bridge_driver", "0000:01:00.0 host_driver",
+				       "0000:01:00.1 host_driver", "0000:01:00.2 host_driver"});
+
+	const Readiness readiness = graph.readiness(gpu);
+	CHECK(readiness.state == Readiness::State::blocked);
+	REQUIRE(reasons(readiness.blockers) ==
+		std::vector<std::string>{"0000:00:01.0 bridge_driver"});
+	CHECK(readiness.blockers[0].message == message);
+	CHECK(readiness.moves == endpoints);
+	const Plan plan = plan_for(graph, gpu);
+	CHECK(blocking_findings(plan) == std::vector<std::string>{"0000:00:01.0 not_viable"});
+	CHECK(planned_moves(plan) == readiness.moves);
+
+	/* Asked for itself, the bridge is never among the members that move. */
+	const Readiness bridge = graph.readiness(root_port);
+	CHECK(bridge.state == Readiness::State::blocked);
+	CHECK(reasons(bridge.blockers) ==
+	      std::vector<std::string>{"0000:00:01.0 bridge", "0000:00:01.0 bridge_driver"});
+	CHECK(bridge.moves == endpoints);
+	CHECK(planned_moves(plan_for(graph, root_port)) == bridge.moves);
 }
 
 TEST_CASE("viability: an open group blocks changes and names its holder")

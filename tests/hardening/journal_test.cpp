@@ -118,6 +118,18 @@ TEST_CASE("journal: corrupt journals kept for inspection")
 	}
 }
 
+namespace {
+
+/* One well-formed ownership record of the workstation's GPU for owner (JSON-escaped). */
+std::string gpu_record(const std::string &owner)
+{
+	return "{\"device\":\"0000:01:00.0\",\"owner\":\"" + owner +
+	       "\",\"driver\":\"vfio-pci\",\"framebuffer\":\"\",\"transaction\":\"t\",\"group\":7,"
+	       "\"identity\":\"10de:1f02\",\"original\":{\"driver\":\"nouveau\",\"override\":null}}";
+}
+
+} /* namespace */
+
 TEST_CASE("journal: path fields validated")
 {
 	const std::string journal = crashed_journal();
@@ -167,6 +179,27 @@ TEST_CASE("journal: path fields validated")
 			 "\",\"type\":\"end\",\"outcome\":\"in_doubt\",\"in_doubt\":[\"../../etc\"]}\n",
 		 "the end line's in_doubt holds an entry that is neither a unit's device nor a canonical "
 		 "PCI address"},
+		{"intent without a device",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"intent\",\"seq\":99,\"undo\":false,"
+			 "\"step\":{\"kind\":\"set_override\",\"device\":\"\"}}\n",
+		 "the intent's set_override step names device ''"},
+		{"intent of an unknown kind",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"intent\",\"seq\":99,\"undo\":false,"
+			 "\"step\":{\"kind\":\"remove\",\"device\":\"0000:01:00.1\"}}\n",
+		 "the intent's step kind 'remove' is unknown"},
+		{"commit releasing another transaction's claim",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
+			 "\"claims_removed\":[\"0000:00:02.0\"]}\n",
+		 "claims_removed holds device 0000:00:02.0, which is not a unit of the transaction"},
+		{"commit handing another device to a new owner",
+		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
+			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[" +
+			 replace_all(gpu_record("mallory"), "0000:01:00.0", "0000:00:02.0") +
+			 "],\"claims_removed\":[]}\n",
+		 "claims_added holds device 0000:00:02.0, which is not a unit of the transaction"},
 		{"released claim climbing out",
 		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
 			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
@@ -210,18 +243,6 @@ TEST_CASE("journal: path fields validated")
 	}
 }
 
-namespace {
-
-/* One well-formed ownership record of the workstation's GPU for owner (JSON-escaped). */
-std::string gpu_record(const std::string &owner)
-{
-	return "{\"device\":\"0000:01:00.0\",\"owner\":\"" + owner +
-	       "\",\"driver\":\"vfio-pci\",\"framebuffer\":\"\",\"transaction\":\"t\",\"group\":7,"
-	       "\"identity\":\"10de:1f02\",\"original\":{\"driver\":\"nouveau\",\"override\":null}}";
-}
-
-} /* namespace */
-
 TEST_CASE("ownership: corrupt records reject requests")
 {
 	const std::vector<std::pair<std::string, std::string>> cases = {
@@ -235,7 +256,7 @@ TEST_CASE("ownership: corrupt records reject requests")
 		 "0000:01:00.0",
 		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"device\":\"../../etc\","
 		 "\"owner\":\"alice\",\"driver\":\"nouveau\",\"framebuffer\":\"\",\"transaction\":\"t\"}]}\n"},
-		{"ownership record field 'owner' is missing or not 1 to 512 bytes without control "
+		{"ownership record field 'owner' is missing or not 1 to 512 bytes of UTF-8 without control "
 		 "characters",
 		 "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[" + gpu_record("alice\\nmallory") +
 			 "]}\n"},
@@ -416,4 +437,46 @@ TEST_CASE("state directory: file, link or foreign owner rejected")
 	REQUIRE(child);
 	CHECK_MESSAGE(child->first == 0, child->second);
 	CHECK(fs::is_empty(owned));
+}
+
+TEST_CASE("ownership: owners the records cannot hold are refused before any write")
+{
+	Fixture fixture(catalogue("gpu-workstation"));
+
+	/* JSON holds only UTF-8: such an owner would make the journal and the records unreadable. */
+	for (const std::string owner : {std::string("bad\xffowner"), std::string("\xc0\xaf"),
+					std::string("\xed\xa0\x80"), std::string("cut\xe2\x82")}) {
+		CAPTURE(owner);
+		auto refused = fixture.engine->bind(request({"0000:01:00.0"}, owner));
+		REQUIRE_FALSE(refused);
+		CHECK(refused.error().code == errc::invalid_argument);
+		CHECK(refused.error().message.starts_with("invalid owner '"));
+		CHECK(refused.error().message.find("bytes of UTF-8 without control characters") !=
+		      std::string::npos);
+		CHECK(fixture.host->log().empty());
+		CHECK(fixture.host->state() == fixture.initial);
+		CHECK_FALSE(fs::exists(fixture.state_dir + "/journal"));
+		CHECK_FALSE(fs::exists(fixture.state_dir + "/ownership.json"));
+	}
+
+	/* 512 bytes of multi-byte UTF-8 with quotes and a backslash bind, load back and release. */
+	std::string owner = "vm \"\\\" ";
+	while (owner.size() + 3 <= 512)
+		owner += "\xe2\x82\xac";
+	owner.append(512 - owner.size(), 'x');
+	REQUIRE(owner.size() == 512);
+	auto bound = fixture.engine->bind(request({"0000:01:00.0"}, owner));
+	REQUIRE_MESSAGE(bound, bound.error().describe());
+	CHECK(bound.value().outcome == Outcome::committed);
+	auto claims = fixture.engine->ownerships();
+	REQUIRE(claims);
+	REQUIRE(claims.value().size() == 4);
+	for (const Ownership &claim : claims.value())
+		CHECK(claim.owner == owner);
+	auto released = fixture.engine->release(request({"0000:01:00.0"}, owner));
+	REQUIRE_MESSAGE(released, released.error().describe());
+	CHECK(released.value().outcome == Outcome::committed);
+	CHECK_MESSAGE(fixture.host->state() == fixture.initial,
+		      sim::diff(fixture.initial, fixture.host->state()));
+	CHECK(fixture.engine->ownerships().value().empty());
 }

@@ -138,8 +138,6 @@ TEST_CASE("output: driver name cannot forge rows")
 	const std::vector<std::vector<std::string>> commands = {
 		{PCIPASSCTL, "--root", sandbox.root(), "list"},
 		{PCIPASSCTL, "--root", sandbox.root(), "list", "--tree"},
-		{PCIPASSCTL, "--root", sandbox.root(), "--state-dir", sandbox.state_dir(), "plan", "bind",
-		 "0000:01:00.0"},
 	};
 	std::vector<ProgramOutput> before;
 	for (const auto &argv : commands) {
@@ -160,17 +158,25 @@ TEST_CASE("output: driver name cannot forge rows")
 		      std::string::npos);
 	}
 
-	/* The owner is rejected, but the plan header still echoes it. */
+	/*
+	 * The plan is refused, because the journal could not record that driver
+	 * name to restore it. The owner is rejected too, but the header still
+	 * echoes it.
+	 */
 	const ProgramOutput plan = run_program({PCIPASSCTL, "--root", sandbox.root(), "--state-dir",
 						sandbox.state_dir(), "plan", "bind", "0000:01:00.0",
 						"--owner", "evil\nbind plan for owner 'x'"});
 	CHECK(plan.status == 1);
 	const std::vector<std::string> lines = lines_of(plan.out);
-	REQUIRE_MESSAGE(lines.size() == 7, plan.out);
+	REQUIRE_MESSAGE(lines.size() == 8, plan.out);
 	CHECK(lines[0] == "bind plan to vfio-pci for owner 'evil\\nbind plan for owner 'x'', IOMMU group 7");
 	CHECK(lines[2] == "  0000:01:00.1  10de:10f9  snd\\nFAKE 0000:99:00.0 line -> vfio-pci  (move)");
 	CHECK(lines[5].starts_with("  rejected: invalid_argument: invalid owner 'evil\\nbind plan"));
-	CHECK(lines[6] == "  rejected: nothing will be written");
+	CHECK(lines[6] == "  rejected: malformed_attribute: 0000:01:00.1 is on driver or override "
+			  "'snd\\nFAKE 0000:99:00.0 line', which is not a plain UTF-8 driver name, so the "
+			  "journal could not record it to restore it; check the device's driver link and "
+			  "driver_override");
+	CHECK(lines[7] == "  rejected: nothing will be written");
 }
 
 TEST_CASE("output: arguments and messages are escaped once")

@@ -162,6 +162,39 @@ TEST_CASE("plan: S08 a bridge on a non-DMA-aware driver makes the group not viab
 	CHECK(blocker->message.find("odd_bridge") != std::string::npos);
 }
 
+TEST_CASE("plan: requested pci-stub device moves")
+{
+	const DeviceGraph graph = scan(gpu_audio_on_pci_stub().build());
+
+	const Plan plan = plan_bind(graph, request({"0000:01:00.1"}), {});
+	CHECK_FALSE(plan.blocked());
+	CHECK(plan.findings.empty());
+	REQUIRE(plan.members.size() == 4);
+	const Member *audio = plan.find(address("0000:01:00.1"));
+	REQUIRE(audio);
+	CHECK(audio->requested);
+	CHECK(audio->action == MemberAction::move);
+	CHECK(audio->before == DeviceState{"pci-stub", ""});
+	CHECK(audio->after == DeviceState{"vfio-pci", "vfio-pci"});
+	for (const auto &function : {"0000:01:00.0", "0000:01:00.2", "0000:01:00.3"})
+		CHECK(plan.find(address(function))->action == MemberAction::keep);
+	CHECK(describe_steps(plan) ==
+	      std::vector<std::string>{
+		      "set driver_override of 0000:01:00.1 to vfio-pci | clear driver_override of 0000:01:00.1",
+		      "unbind 0000:01:00.1 from pci-stub | bind 0000:01:00.1 to pci-stub",
+		      "bind 0000:01:00.1 to vfio-pci | unbind 0000:01:00.1 from vfio-pci",
+	      });
+	REQUIRE(plan.claims_added.size() == 4);
+	CHECK(plan.claims_added[1].device == "0000:01:00.1");
+	CHECK(plan.claims_added[1].original == DeviceState{"pci-stub", ""});
+
+	/* Asked for the GPU, the audio function on pci-stub keeps the group usable and stays. */
+	const Plan gpu = plan_bind(graph, request({"0000:01:00.0"}), {});
+	CHECK_FALSE(gpu.blocked());
+	CHECK(gpu.find(address("0000:01:00.1"))->action == MemberAction::stay_owner_aware);
+	CHECK(gpu.steps.empty());
+}
+
 TEST_CASE("plan: S07 IOMMU off names the parameter for the CPU vendor")
 {
 	Builder builder = iommu_off();

@@ -72,7 +72,98 @@ size_t count_device_writes(const std::vector<sim::LogEntry> &log, const std::str
 	return count;
 }
 
+/* Lists the journal's write intents as "kind device path". */
+std::vector<std::string> journal_intents(const std::string &state_dir)
+{
+	std::vector<std::string> intents;
+	for (const auto &line : journal_lines(state_dir)) {
+		if (line.at("type").as_string() != "intent")
+			continue;
+		const auto &step = line.at("step").as_object();
+		intents.push_back(std::string(step.at("kind").as_string()) + " " +
+				  std::string(step.at("device").as_string()) + " " +
+				  std::string(step.at("path").as_string()));
+	}
+	return intents;
+}
+
+std::vector<std::string> journal_types(const std::string &state_dir)
+{
+	std::vector<std::string> types;
+	for (const auto &line : journal_lines(state_dir))
+		types.emplace_back(line.at("type").as_string());
+	return types;
+}
+
 } /* namespace */
+
+TEST_CASE("transaction: requested pci-stub device moves and returns")
+{
+	const Topology topology = gpu_audio_on_pci_stub().build();
+	Fixture fixture(topology);
+
+	auto bound = fixture.engine->bind(request({"0000:01:00.1"}));
+	REQUIRE_MESSAGE(bound, bound.error().describe());
+	CHECK(bound.value().outcome == Outcome::committed);
+	CHECK(bound.value().writes == 3);
+	CHECK_STATE(fixture, with(fixture.initial, topology, {{"0000:01:00.1", {"vfio-pci", "vfio-pci"}}}));
+	CHECK(journal_types(fixture.state_dir) ==
+	      std::vector<std::string>{"begin", "intent", "done", "intent", "done", "intent", "done",
+				       "commit", "end"});
+	CHECK(journal_intents(fixture.state_dir) ==
+	      std::vector<std::string>{
+		      "set_override 0000:01:00.1 sys/bus/pci/devices/0000:01:00.1/driver_override",
+		      "unbind 0000:01:00.1 sys/bus/pci/drivers/pci-stub/unbind",
+		      "bind 0000:01:00.1 sys/bus/pci/drivers/vfio-pci/bind",
+	      });
+
+	/* Every member gets a record, and only the audio function's record stores pci-stub as original. */
+	auto owners = fixture.engine->ownerships();
+	REQUIRE(owners);
+	REQUIRE(owners.value().size() == 4);
+	for (size_t i = 0; i < gpu_functions.size(); i++) {
+		const Ownership &record = owners.value()[i];
+		CHECK(record.device == gpu_functions[i]);
+		CHECK(record.owner == "test");
+		CHECK(record.driver == "vfio-pci");
+		CHECK(record.group == 7u);
+		const DeviceState original = record.device == "0000:01:00.1"
+						     ? DeviceState{"pci-stub", ""}
+						     : DeviceState{"vfio-pci", "vfio-pci"};
+		CHECK(record.original == original);
+	}
+
+	auto released = fixture.engine->release(request({"0000:01:00.1"}));
+	REQUIRE_MESSAGE(released, released.error().describe());
+	CHECK(released.value().outcome == Outcome::committed);
+	CHECK_STATE(fixture, fixture.initial);
+	CHECK(fixture.engine->ownerships().value().empty());
+	CHECK(journal_clean(fixture.state_dir));
+	CHECK(journal_intents(fixture.state_dir) ==
+	      std::vector<std::string>{
+		      "set_override 0000:01:00.1 sys/bus/pci/devices/0000:01:00.1/driver_override",
+		      "unbind 0000:01:00.1 sys/bus/pci/drivers/vfio-pci/unbind",
+		      "bind 0000:01:00.1 sys/bus/pci/drivers/pci-stub/bind",
+		      "set_override 0000:01:00.1 sys/bus/pci/devices/0000:01:00.1/driver_override",
+	      });
+}
+
+TEST_CASE("transaction: failed vfio-pci bind returns the device to pci-stub")
+{
+	const Topology topology = gpu_audio_on_pci_stub().build();
+	Fixture fixture(topology);
+
+	REQUIRE(fixture.host->inject(fail_on(sim::WriteKind::bind, "0000:01:00.1", EIO)));
+	auto bound = fixture.engine->bind(request({"0000:01:00.1"}));
+	REQUIRE_FALSE(bound);
+	CHECK(bound.error().code == errc::bind_failed);
+	CHECK(bound.error().device == "0000:01:00.1");
+	CHECK(bound.error().path == "sys/bus/pci/drivers/vfio-pci/bind");
+	CHECK(bound.error().sys_errno == EIO);
+	CHECK_STATE(fixture, fixture.initial);
+	CHECK(journal_outcome(fixture.state_dir) == "rolled_back");
+	CHECK(fixture.engine->ownerships().value().empty());
+}
 
 TEST_CASE("transaction: GPU group goes to vfio-pci and comes back")
 {

@@ -44,6 +44,18 @@ Builder gpu_desktop()
 	return builder;
 }
 
+Builder gpu_audio_on_pci_stub()
+{
+	Builder builder = gpu_desktop();
+	builder.driver("pci-stub", "");
+	for (const auto &function : {"0000:01:00.0", "0000:01:00.2", "0000:01:00.3"}) {
+		builder.find(function).driver = "vfio-pci";
+		builder.find(function).driver_override = "vfio-pci";
+	}
+	builder.find("0000:01:00.1").driver = "pci-stub";
+	return builder;
+}
+
 Builder usb_controller(bool vfio_loaded)
 {
 	Builder builder;

@@ -20,6 +20,9 @@ namespace txntest {
  */
 Builder gpu_desktop();
 
+/* gpu_desktop with the audio function 01:00.1 on pci-stub and the rest of group 7 on vfio-pci. */
+Builder gpu_audio_on_pci_stub();
+
 /* A USB controller 0000:02:01.0 (8086:7ae0, xhci_hcd) in group 2; vfio-pci installed, not loaded. */
 Builder usb_controller(bool vfio_loaded);
 
