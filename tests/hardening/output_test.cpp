@@ -274,10 +274,10 @@ TEST_CASE("output: doctor target prints distinctly")
 	      "      fix: run modprobe 'vf\\\\nio', or let a claim load it");
 	CHECK(line_starting(with_newline.out, "ok    0000:01:00.0") ==
 	      "ok    0000:01:00.0 (10de:1f02, nouveau) can be claimed: a claim moves 0000:01:00.0 "
-	      "0000:01:00.1 0000:01:00.2 0000:01:00.3 to 'vf\\nio'");
+	      "0000:01:00.1 0000:01:00.2 0000:01:00.3 to 'vf\\nio' once 'vf\\nio' is loaded");
 	CHECK(line_starting(with_backslash.out, "ok    0000:01:00.0") ==
 	      "ok    0000:01:00.0 (10de:1f02, nouveau) can be claimed: a claim moves 0000:01:00.0 "
-	      "0000:01:00.1 0000:01:00.2 0000:01:00.3 to 'vf\\\\nio'");
+	      "0000:01:00.1 0000:01:00.2 0000:01:00.3 to 'vf\\\\nio' once 'vf\\\\nio' is loaded");
 }
 
 TEST_CASE("output: doctor driver names print distinctly")
