@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <optional>
 
+#include "sysfs_parse.hpp"
+
 namespace pcipass {
 
 namespace {
@@ -38,28 +40,10 @@ std::optional<uint32_t> parse_hex_digits(std::string_view text)
 	return value;
 }
 
-/* The input as it appears in messages: quoted, with control characters escaped. */
-std::string quote(std::string_view text)
-{
-	std::string quoted = "'";
-	for (unsigned char c : text.substr(0, 64)) {
-		if (c < 0x20 || c >= 0x7f) {
-			std::array<char, 8> escaped;
-			std::snprintf(escaped.data(), escaped.size(), "\\x%02x", c);
-			quoted += escaped.data();
-		} else {
-			quoted += static_cast<char>(c);
-		}
-	}
-	if (text.size() > 64)
-		quoted += "...";
-	return quoted + "'";
-}
-
 Error invalid(std::string_view what, std::string_view text, std::string_view expected)
 {
 	return make_error(errc::invalid_argument,
-			  "invalid " + std::string(what) + " " + quote(text) + ": expected " +
+			  "invalid " + std::string(what) + " " + detail::quote_content(text) + ": expected " +
 				  std::string(expected));
 }
 

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "sysfs_parse.hpp"
+
 namespace pcipass {
 
 namespace {
@@ -124,9 +126,9 @@ std::string Error::describe() const
 	std::string line = message.empty() ? category().message(static_cast<int>(code)) : message;
 
 	if (!device.empty())
-		line += " [device " + device + "]";
+		line += " [device " + detail::name_in_message(device) + "]";
 	if (!path.empty())
-		line += " [path '" + path + "']";
+		line += " [path " + detail::quote_path(path) + "]";
 	if (sys_errno != 0)
 		line += std::string(" [errno ") + strerrorname_np(sys_errno) + ": " +
 			std::strerror(sys_errno) + "]";

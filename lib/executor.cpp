@@ -13,6 +13,7 @@
 #include "executor.hpp"
 #include "log.hpp"
 #include "plan_internal.hpp"
+#include "sysfs_parse.hpp"
 #include "sysfs_paths.hpp"
 
 namespace pcipass::detail {
@@ -49,7 +50,7 @@ std::string errno_text(int sys_errno)
 /* "on X" for a driver, "on no driver" for none. */
 std::string on_driver(const std::string &driver)
 {
-	return driver.empty() ? "on no driver" : "on " + driver;
+	return driver.empty() ? "on no driver" : "on " + name_in_message(driver);
 }
 
 /* Fills in what the host cannot know about the failed step. */
@@ -141,7 +142,7 @@ result<std::optional<unsigned>> read_num_vfs(Host &host, const std::string &bdf)
 	const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), count);
 	if (ec != std::errc() || end != value.data() + value.size())
 		return make_error(errc::malformed_attribute,
-				  "sriov_numvfs of " + bdf + " reads '" + value + "', not a number", bdf,
+				  "sriov_numvfs of " + bdf + " reads " + quote_content(value) + ", not a number", bdf,
 				  path);
 	return std::optional<unsigned>(count);
 }
@@ -160,7 +161,7 @@ std::string describe_state(const DeviceState &state)
 {
 	std::string text = on_driver(state.driver);
 	if (!state.override.empty())
-		text += " with driver_override " + state.override;
+		text += " with driver_override " + name_in_message(state.override);
 	return text;
 }
 
@@ -180,21 +181,22 @@ void Executor::allow_module_reload(std::string driver, std::string module)
 result<void> Executor::write(const Step &step, const std::string &path, const std::string &value)
 {
 	report_.writes++;
-	PCIPASS_LOG(txn, debug, "writing '" + trim(value) + "' to '" + path + "'");
+	PCIPASS_LOG(txn, debug, "writing " + quote_content(trim(value)) + " to " + quote_path(path));
 
 	Host &host = host_;
 	auto written = call_with_deadline([&host, path, value]() { return host.write(path, value); },
 					  deadlines_.write, step.device, workers_, abandoned_);
 	if (written) {
-		PCIPASS_LOG(txn, debug, "wrote '" + path + "'");
+		PCIPASS_LOG(txn, debug, "wrote " + quote_path(path));
 		return success();
 	}
 
 	Error error = written.error();
-	PCIPASS_LOG(txn, debug, "writing '" + path + "' failed: " + error.describe());
+	PCIPASS_LOG(txn, debug, "writing " + quote_path(path) + " failed: " + error.describe());
 	if (error.code == errc::timed_out && error.sys_errno == 0) {
 		error.path = path;
-		error.message = "writing '" + trim(value) + "' to '" + path + "' for " + step.device +
+		error.message = "writing " + quote_content(trim(value)) + " to " + quote_path(path) +
+				" for " + step.device +
 				" did not return within " + std::to_string(deadlines_.write.count()) +
 				" ms; " + step.device +
 				" is in doubt and gets no more writes until 'pcipassctl recover' runs "
@@ -239,11 +241,12 @@ result<bool> Executor::perform_override(const Step &step)
 	if (after.override == expected)
 		return false;
 
-	const std::string expected_text = expected.empty() ? std::string("\\n") : expected;
+	/* An empty override is written as a newline, which clears it. */
+	const std::string expected_text = quote_content(expected.empty() ? std::string("\n") : expected);
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
-			"driver_override of " + step.device + " reads '" +
-				(after.override.empty() ? std::string("(null)") : after.override) + "'" +
-				after_writing(written, "'" + expected_text + "'"));
+			"driver_override of " + step.device + " reads " +
+				quote_content(after.override.empty() ? std::string("(null)") : after.override) +
+				after_writing(written, expected_text));
 }
 
 result<bool> Executor::perform_unbind(const Step &step, const std::string &final_driver)
@@ -253,7 +256,8 @@ result<bool> Executor::perform_unbind(const Step &step, const std::string &final
 		return true;
 	if (current != step.driver)
 		return step_error(make_error(errc::busy,
-					     step.device + " is on " + current + ", not on " + step.driver +
+					     step.device + " is on " + name_in_message(current) + ", not on " +
+						     name_in_message(step.driver) +
 						     " as planned: another program changed it",
 					     step.device, pci_device_path(step.device, "driver")),
 				  step);
@@ -267,10 +271,10 @@ result<bool> Executor::perform_unbind(const Step &step, const std::string &final
 	if (after.empty() || (!final_driver.empty() && after == final_driver))
 		return false;
 
-	std::string message = step.device + " is still on " + after +
-			      after_writing(written, "to '" + step.path + "'");
+	std::string message = step.device + " is still on " + name_in_message(after) +
+			      after_writing(written, "to " + quote_path(step.path));
 	if (written && after == step.driver)
-		message = step.device + " went back to " + after +
+		message = step.device + " went back to " + name_in_message(after) +
 			  " right after the unbind (the host driver re-attached)";
 	return mismatch(written ? errc::busy : written.error().code, step, written,
 			std::move(message));
@@ -289,11 +293,12 @@ result<bool> Executor::perform_bind(const Step &step)
 	}
 	if (!host_.exists(driver_dir))
 		return step_error(make_error(errc::driver_missing,
-					     "driver " + step.driver + " is not loaded ('" + driver_dir +
-						     "' is missing, perhaps because other software "
+					     "driver " + name_in_message(step.driver) + " is not loaded (" +
+						     quote_path(driver_dir) +
+						     " is missing, perhaps because other software "
 						     "unloaded its module), so " + step.device +
-						     " cannot be bound to it; load it with 'modprobe " +
-						     module_for_driver(step.driver) + "' and try again",
+						     " cannot be bound to it; load it with modprobe " +
+						     name_in_message(module_for_driver(step.driver)) + " and try again",
 					     step.device, driver_dir),
 				  step);
 
@@ -319,11 +324,12 @@ result<bool> Executor::perform_bind(const Step &step)
 		std::this_thread::sleep_for(deadlines_.poll_interval);
 	}
 
-	std::string message = "binding " + step.device + " to " + step.driver + " failed: it is " +
+	std::string message = "binding " + step.device + " to " + name_in_message(step.driver) +
+			      " failed: it is " +
 			      on_driver(after);
 	if (written)
 		message += " " + std::to_string(deadlines_.bind.count()) +
-			   " ms after a successful write to '" + step.path + "'";
+			   " ms after a successful write to " + quote_path(step.path);
 	else if (!after.empty())
 		message += ", which holds it";
 	return mismatch(refused_by_host(written) ? written.error().code : errc::bind_failed, step, written,
@@ -379,7 +385,7 @@ result<bool> Executor::perform_framebuffer(const Step &step)
 
 	return mismatch(written ? errc::io_error : written.error().code, step, written,
 			"framebuffer " + step.device + " is " + on_driver(after) +
-				after_writing(written, "to '" + step.path + "'"));
+				after_writing(written, "to " + quote_path(step.path)));
 }
 
 result<bool> Executor::perform_load_module(const Step &step)
@@ -392,8 +398,8 @@ result<bool> Executor::perform_load_module(const Step &step)
 	if (host_.exists(step.path))
 		return false;
 	return step_error(make_error(errc::driver_missing,
-				     "module " + step.driver + " loaded but '" + step.path +
-					     "' did not appear; set the module name explicitly "
+				     "module " + name_in_message(step.driver) + " loaded but " + quote_path(step.path) +
+					     " did not appear; set the module name explicitly "
 					     "(RequestOptions::module, --module)",
 				     {}, step.path),
 			  step);

@@ -12,6 +12,7 @@
 
 #include "graph_internal.hpp"
 #include "hwdb.hpp"
+#include "sysfs_parse.hpp"
 
 namespace pcipass {
 
@@ -42,7 +43,7 @@ std::string holder_list(const std::vector<Holder> &holders)
 	for (const Holder &holder : holders) {
 		if (!text.empty())
 			text += ", ";
-		text += holder.command + " (pid " + std::to_string(holder.pid) + ")";
+		text += detail::name_in_message(holder.command) + " (pid " + std::to_string(holder.pid) + ")";
 	}
 	return text;
 }
@@ -54,15 +55,17 @@ void consumer_blockers(const Device &member, std::vector<Blocker> &blockers)
 	for (const Consumer &consumer : member.consumers) {
 		if (consumer.kind == ConsumerKind::block_device && !consumer.mountpoint.empty())
 			blockers.push_back({member.address, "consumer_in_use",
-					    address + " holds " + consumer.name + ", which is " +
+					    address + " holds " + detail::name_in_message(consumer.name) +
+						    ", which is " +
 						    detail::block_device_use(consumer) + "; unmount it first"});
 		else if (consumer.kind == ConsumerKind::net_interface && consumer.default_route)
 			blockers.push_back({member.address, "consumer_in_use",
-					    address + " carries the default route on " + consumer.name +
+					    address + " carries the default route on " +
+						    detail::name_in_message(consumer.name) +
 						    "; move the route to another interface first"});
 		else if (consumer.kind == ConsumerKind::framebuffer)
 			blockers.push_back({member.address, "boot_framebuffer",
-					    address + " is the boot GPU and " + consumer.name +
+					    address + " is the boot GPU and " + detail::name_in_message(consumer.name) +
 						    " holds its memory; release the framebuffer first"});
 	}
 }
@@ -505,7 +508,7 @@ std::string block_device_use(const Consumer &consumer)
 		return "in use as swap";
 	if (consumer.mountpoint == unknown_mountpoint)
 		return "possibly mounted (proc/mounts could not be read; check it)";
-	return "mounted at " + consumer.mountpoint;
+	return "mounted at " + quote_path(consumer.mountpoint);
 }
 
 void fill_names(std::vector<Device *> &devices, const ScanOptions &options)

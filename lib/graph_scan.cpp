@@ -214,8 +214,9 @@ std::optional<std::string> link_leaf(const std::string &resolved, std::string_vi
 
 Error unexpected_link(std::string_view name, const std::string &resolved, std::string_view expected)
 {
-	return make_error(errc::malformed_attribute, std::string(name) + " link leads to '" + resolved +
-							     "', expected " + std::string(expected));
+	return make_error(errc::malformed_attribute,
+			  std::string(name) + " link leads to " + quote_path(resolved) +
+				  ", expected " + std::string(expected));
 }
 
 /* Identity from the uevent, which shows what the kernel recorded when it enumerated the device. */

@@ -100,7 +100,7 @@ std::string check_unit_names(const JournalUnit &unit, size_t index)
 	};
 	for (const auto &[name, text] : names)
 		if (!text->empty() && !is_plain_file_name(*text))
-			return unit_name + " field '" + name + "' " + quote_content(*text) +
+			return unit_name + " field " + quote_content(name) + " " + quote_content(*text) +
 			       " is not a valid driver name";
 	return {};
 }
@@ -154,7 +154,7 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 	if (!ok)
 		return "it lacks schema, type or txn";
 	if (schema != journal_schema)
-		return "its schema is '" + schema + "', not " + std::string(journal_schema);
+		return "its schema is " + quote_content(schema) + ", not " + std::string(journal_schema);
 	if (first != (type == "begin"))
 		return first ? "the journal does not start with a begin line"
 			     : "a second begin line appears";
@@ -283,7 +283,7 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		return {};
 	}
 
-	return "its type '" + type + "' is unknown";
+	return "its type " + quote_content(type) + " is unknown";
 }
 
 } /* namespace */
@@ -363,12 +363,12 @@ result<JournalState> Journal::load() const
 	const std::string journal = path();
 	auto aside = dir_.rename_aside(journal_name);
 	Error error = make_error(errc::journal_corrupt,
-				 "the journal '" + journal + "' is unusable at " +
+				 "the journal " + quote_path(journal) + " is unusable at " +
 					 parsed.error().message + "; ",
 				 {}, journal);
 	if (aside)
-		error.message += "it was moved to '" + aside.value() +
-				 "' for inspection; check the devices it names with 'pcipassctl "
+		error.message += "it was moved to " + quote_path(aside.value()) +
+				 " for inspection; check the devices it names with 'pcipassctl "
 				 "show', return them by hand if needed, then delete it";
 	else
 		error.message += "it could not be moved aside (" + aside.error().message +
@@ -388,7 +388,7 @@ result<void> Journal::open_file(bool truncate)
 		flags |= O_TRUNC;
 	fd_ = ::openat(dir_.fd(), std::string(journal_name).c_str(), flags, 0600);
 	if (fd_ < 0)
-		return make_sys_error(errno, "cannot open the journal '" + path() + "'", {}, path());
+		return make_sys_error(errno, "cannot open the journal " + quote_path(path()), {}, path());
 	return success();
 }
 
@@ -410,12 +410,12 @@ result<void> Journal::append(json::object line)
 		if (written < 0 && errno == EINTR)
 			continue;
 		if (written < 0)
-			return make_sys_error(errno, "cannot append to the journal '" + path() + "'", {},
+			return make_sys_error(errno, "cannot append to the journal " + quote_path(path()), {},
 					      path());
 		rest.remove_prefix(static_cast<size_t>(written));
 	}
 	if (::fdatasync(fd_) != 0)
-		return make_sys_error(errno, "cannot sync the journal '" + path() + "'", {}, path());
+		return make_sys_error(errno, "cannot sync the journal " + quote_path(path()), {}, path());
 	return success();
 }
 

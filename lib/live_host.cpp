@@ -25,6 +25,7 @@
 #include <libkmod.h>
 
 #include "config.h"
+#include "sysfs_parse.hpp"
 #include "unique_fd.hpp"
 
 #if HAVE_OPENAT2_H
@@ -33,6 +34,8 @@
 
 namespace pcipass {
 
+using detail::quote_content;
+using detail::quote_path;
 using detail::UniqueFd;
 
 namespace {
@@ -76,7 +79,7 @@ Error io_error(int sys_errno, std::string_view what, std::string_view path,
 	       Access access = Access::read)
 {
 	Error error = make_sys_error(sys_errno,
-				     std::string(what) + " '" + std::string(path) + "' failed: " +
+				     std::string(what) + " " + quote_path(path) + " failed: " +
 					     std::strerror(sys_errno) + hint_for(sys_errno, access),
 				     {}, std::string(path));
 	if (sys_errno == EXDEV || sys_errno == ELOOP)
@@ -126,8 +129,8 @@ result<void> check_name(std::string_view name)
 	if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
 	    name.find('\0') != std::string_view::npos)
 		return make_error(errc::invalid_argument,
-				  "invalid file name '" + std::string(name) +
-					  "': expected one path component without '/'");
+				  "invalid file name " + quote_content(name) +
+					  ": expected one path component without '/'");
 	return success();
 }
 
@@ -215,7 +218,7 @@ result<std::string> read_link_at(int dirfd, const char *name, const ErrorPath &p
 		return io_error(errno, "reading the link", path.str());
 	if (static_cast<size_t>(n) == buffer.size())
 		return make_error(errc::malformed_attribute,
-				  "the link '" + path.str() + "' is longer than 4096 bytes", {},
+				  "the link " + quote_path(path.str()) + " is longer than 4096 bytes", {},
 				  path.str());
 	return std::string(buffer.data(), static_cast<size_t>(n));
 }
@@ -406,7 +409,7 @@ result<void> check_relative_path(std::string_view path) noexcept
 {
 	auto invalid = [&](std::string_view why) -> Error {
 		return make_error(errc::invalid_argument,
-				  "invalid host path '" + std::string(path) + "': " + std::string(why),
+				  "invalid host path " + quote_path(path) + ": " + std::string(why),
 				  {}, std::string(path));
 	};
 
@@ -484,8 +487,8 @@ public:
 
 			const std::string_view link(target.data(), static_cast<size_t>(n));
 			if (link.empty() || link.front() == '/')
-				return escape_error(path, "goes through the absolute link '" +
-								  std::string(link) + "'");
+				return escape_error(path, "goes through the absolute link " +
+								  quote_path(link));
 
 			resolved.pop_back();
 			const auto link_components = split_components(link);
@@ -689,7 +692,7 @@ result<std::unique_ptr<LiveHost>> LiveHost::open(const std::string &root,
 	const int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		Error error = make_sys_error(errno,
-					     "cannot open the host root '" + root + "': " +
+					     "cannot open the host root " + quote_path(root) + ": " +
 						     std::strerror(errno) +
 						     "; give an existing directory with --root",
 					     {}, root);
@@ -701,7 +704,7 @@ result<std::unique_ptr<LiveHost>> LiveHost::open(const std::string &root,
 
 std::string LiveHost::describe() const
 {
-	return "live host at '" + root_ + "'";
+	return "live host at " + quote_path(root_);
 }
 
 result<std::string> LiveHost::read(std::string_view path, size_t max_size)
@@ -776,11 +779,11 @@ result<void> LiveHost::write(std::string_view path, std::string_view value)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return io_error(errno, "writing '" + std::string(value.substr(0, 64)) + "' to",
+			return io_error(errno, "writing " + quote_content(value) + " to",
 					path, Access::write);
 		if (static_cast<size_t>(n) != value.size())
 			return make_error(errc::io_error,
-					  "short write to '" + std::string(path) + "': " +
+					  "short write to " + quote_path(path) + ": " +
 						  std::to_string(n) + " of " +
 						  std::to_string(value.size()) + " bytes",
 					  {}, std::string(path));
@@ -793,13 +796,13 @@ result<void> LiveHost::load_module(std::string_view name)
 	/* libkmod reads /lib/modules of the running kernel; a tree under another root has none. */
 	if (root_ != "/")
 		return make_error(errc::unsupported,
-				  "cannot load module '" + std::string(name) + "' under the root '" +
-					  root_ + "': modules load only on the running host ('/')");
+				  "cannot load module " + quote_content(name) + " under the root " +
+					  quote_path(root_) + ": modules load only on the running host ('/')");
 
 	struct kmod_ctx *raw_ctx = kmod_new(nullptr, nullptr);
 	if (raw_ctx == nullptr)
-		return make_sys_error(ENOMEM, "cannot create a libkmod context to load '" +
-						      std::string(name) + "'");
+		return make_sys_error(ENOMEM, "cannot create a libkmod context to load " +
+						      quote_content(name));
 	std::unique_ptr<struct kmod_ctx, decltype(&kmod_unref)> ctx(raw_ctx, kmod_unref);
 
 	struct kmod_list *raw_list = nullptr;
@@ -808,12 +811,12 @@ result<void> LiveHost::load_module(std::string_view name)
 	std::unique_ptr<struct kmod_list, decltype(&kmod_module_unref_list)> list(
 		raw_list, kmod_module_unref_list);
 	if (ret < 0)
-		return make_sys_error(-ret, "looking up module '" + module + "' failed: " +
+		return make_sys_error(-ret, "looking up module " + quote_content(module) + " failed: " +
 						    std::strerror(-ret));
 	if (list == nullptr)
 		return make_error(errc::not_found,
-				  "no kernel module named '" + module +
-					  "' for the running kernel; install the kernel's modules package");
+				  "no kernel module named " + quote_content(module) +
+					  " for the running kernel; install the kernel's modules package");
 
 	struct kmod_list *entry;
 	kmod_list_foreach(entry, list.get())
@@ -823,13 +826,13 @@ result<void> LiveHost::load_module(std::string_view name)
 		ret = kmod_module_probe_insert_module(mod.get(), KMOD_PROBE_APPLY_BLACKLIST, nullptr,
 						      nullptr, nullptr, nullptr);
 		if (ret < 0)
-			return make_sys_error(-ret, "loading module '" + module + "' failed: " +
+			return make_sys_error(-ret, "loading module " + quote_content(module) + " failed: " +
 							    std::strerror(-ret) +
 							    hint_for(-ret, Access::load_module));
 		if (ret > 0)
 			return make_error(errc::permission_denied,
-					  "module '" + module +
-						  "' is blacklisted; remove it from the modprobe "
+					  "module " + quote_content(module) +
+						  " is blacklisted; remove it from the modprobe "
 						  "blacklist to load it");
 	}
 

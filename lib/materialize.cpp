@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "sysfs_parse.hpp"
 #include "topology_names.hpp"
 #include "topology_rules.hpp"
 #include "unique_fd.hpp"
@@ -29,6 +30,8 @@
 namespace pcipass::testing {
 
 namespace fs = std::filesystem;
+
+using detail::quote_path;
 
 namespace {
 
@@ -175,8 +178,8 @@ private:
 	{
 		if (!error_)
 			error_ = make_sys_error(sys_errno,
-						action + " '" + path.string() +
-							"' while materializing a topology; check that the "
+						action + " " + quote_path(path.string()) +
+							" while materializing a topology; check that the "
 							"directory is writable and has space",
 						{}, path.string());
 	}
@@ -823,31 +826,31 @@ result<void> prepare_root(const fs::path &root)
 	std::error_code ec;
 	const fs::file_status status = fs::symlink_status(root, ec);
 	if (ec && ec != std::errc::no_such_file_or_directory)
-		return make_sys_error(ec.value(), "cannot inspect '" + root.string() + "'", {},
+		return make_sys_error(ec.value(), "cannot inspect " + quote_path(root.string()), {},
 				      root.string());
 
 	if (!fs::exists(status)) {
 		fs::create_directories(root, ec);
 		if (ec)
-			return make_sys_error(ec.value(), "cannot create '" + root.string() + "'", {},
+			return make_sys_error(ec.value(), "cannot create " + quote_path(root.string()), {},
 					      root.string());
 		return success();
 	}
 
 	if (!fs::is_directory(status))
 		return make_error(errc::invalid_argument,
-				  "cannot materialize into '" + root.string() +
-					  "': it is not a directory; give an empty or absent directory",
+				  "cannot materialize into " + quote_path(root.string()) +
+					  ": it is not a directory; give an empty or absent directory",
 				  {}, root.string());
 
 	const bool empty = fs::is_empty(root, ec);
 	if (ec)
-		return make_sys_error(ec.value(), "cannot list '" + root.string() + "'", {},
+		return make_sys_error(ec.value(), "cannot list " + quote_path(root.string()), {},
 				      root.string());
 	if (!empty)
 		return make_error(errc::invalid_argument,
-				  "refusing to materialize into '" + root.string() +
-					  "': the directory is not empty; give an empty or absent "
+				  "refusing to materialize into " + quote_path(root.string()) +
+					  ": the directory is not empty; give an empty or absent "
 					  "directory",
 				  {}, root.string());
 	return success();

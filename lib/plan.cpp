@@ -12,6 +12,7 @@
 #include <set>
 
 #include "plan_internal.hpp"
+#include "sysfs_parse.hpp"
 #include "sysfs_paths.hpp"
 
 namespace pcipass {
@@ -26,8 +27,8 @@ result<DeviceIdentity> DeviceIdentity::parse(std::string_view text) noexcept
 	const size_t colon = text.find(':');
 	if (colon == std::string_view::npos)
 		return make_error(errc::invalid_argument,
-				  "invalid device identity '" + std::string(text) +
-					  "': expected vendor:device such as 10de:1f02");
+				  "invalid device identity " + detail::quote_content(text) +
+					  ": expected vendor:device such as 10de:1f02");
 
 	BOOST_OUTCOME_TRY(auto vendor, VendorId::parse(text.substr(0, colon)));
 	BOOST_OUTCOME_TRY(auto device, DeviceId::parse(text.substr(colon + 1)));
@@ -86,30 +87,33 @@ result<StepKind> parse_step_kind(std::string_view name) noexcept
 	for (const auto &[value, known] : step_kind_names)
 		if (known == name)
 			return value;
-	return make_error(errc::invalid_argument, "unknown step kind '" + std::string(name) + "'");
+	return make_error(errc::invalid_argument, "unknown step kind " + detail::quote_content(name));
 }
 
 std::string Step::describe() const
 {
+	/* Device, driver and value may come from a journal, so unusual names are quoted. */
+	using detail::name_in_message;
+
 	switch (kind) {
 	case StepKind::load_module:
-		return "load module " + driver;
+		return "load module " + name_in_message(driver);
 	case StepKind::unbind_framebuffer:
-		return "unbind framebuffer " + device + " from " + driver;
+		return "unbind framebuffer " + name_in_message(device) + " from " + name_in_message(driver);
 	case StepKind::bind_framebuffer:
-		return "bind framebuffer " + device + " to " + driver;
+		return "bind framebuffer " + name_in_message(device) + " to " + name_in_message(driver);
 	case StepKind::set_num_vfs:
-		return "set sriov_numvfs of " + device + " to " + value;
+		return "set sriov_numvfs of " + name_in_message(device) + " to " + name_in_message(value);
 	case StepKind::set_override:
 		if (value == "\n")
-			return "clear driver_override of " + device;
-		return "set driver_override of " + device + " to " + value;
+			return "clear driver_override of " + name_in_message(device);
+		return "set driver_override of " + name_in_message(device) + " to " + name_in_message(value);
 	case StepKind::unbind:
-		return "unbind " + device + " from " + driver;
+		return "unbind " + name_in_message(device) + " from " + name_in_message(driver);
 	case StepKind::bind:
-		return "bind " + device + " to " + driver;
+		return "bind " + name_in_message(device) + " to " + name_in_message(driver);
 	case StepKind::probe:
-		return "probe " + device + " for a driver";
+		return "probe " + name_in_message(device) + " for a driver";
 	}
 	return "unknown step";
 }
@@ -457,10 +461,10 @@ Plan plan_bind(const DeviceGraph &graph, const Request &request,
 			const std::string module = module_for_driver(request.driver,
 								     request.options.module);
 			add_finding(plan, errc::driver_missing, {},
-				    "driver " + request.driver + " is not loaded ('" +
-					    pci_driver_path(request.driver) +
-					    "' is missing); load it with 'modprobe " + module +
-					    "' or allow module loading (--allow-module-load)",
+				    "driver " + name_in_message(request.driver) + " is not loaded (" +
+					    quote_path(pci_driver_path(request.driver)) +
+					    " is missing); load it with modprobe " + name_in_message(module) +
+					    " or allow module loading (--allow-module-load)",
 				    true);
 		}
 	}
@@ -588,8 +592,8 @@ Plan plan_release(const DeviceGraph &graph, const Request &request,
 
 		if (claim && claim->owner != request.owner) {
 			add_finding(plan, errc::owned_by_other, bdf,
-				    bdf + " is held by owner '" + claim->owner +
-					    "'; only that owner may release it",
+				    bdf + " is held by owner " + quote_content(claim->owner) +
+					    "; only that owner may release it",
 				    true);
 			member.action = MemberAction::keep;
 		} else {

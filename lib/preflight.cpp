@@ -119,14 +119,14 @@ void check_consumers(const Request &request, std::span<const Ownership> claims,
 		case ConsumerKind::block_device:
 			if (!consumer.mountpoint.empty())
 				add_finding(plan, errc::device_in_use, bdf,
-					    "block device " + consumer.name + " on " + bdf + " is " +
+					    "block device " + name_in_message(consumer.name) + " on " + bdf + " is " +
 						    block_device_use(consumer) + "; unmount it first",
 					    true);
 			break;
 		case ConsumerKind::net_interface:
 			if (consumer.default_route)
 				add_finding(plan, errc::device_in_use, bdf,
-					    "network interface " + consumer.name + " on " + bdf +
+					    "network interface " + name_in_message(consumer.name) + " on " + bdf +
 						    " carries the default route; move the route to "
 						    "another interface first",
 					    true);
@@ -136,9 +136,9 @@ void check_consumers(const Request &request, std::span<const Ownership> claims,
 			const Ownership *claim = find_claim(claims, "usb:" + consumer.name);
 			if (claim && claim->owner != request.owner)
 				add_finding(plan, errc::device_in_use, bdf,
-					    "USB device " + consumer.name + " behind " + bdf +
-						    " is held by owner '" + claim->owner +
-						    "'; that owner must release it first",
+					    "USB device " + name_in_message(consumer.name) + " behind " + bdf +
+						    " is held by owner " + quote_content(claim->owner) +
+						    "; that owner must release it first",
 					    true);
 			break;
 		}
@@ -149,7 +149,7 @@ void check_consumers(const Request &request, std::span<const Ownership> claims,
 			}
 			add_finding(plan, errc::boot_framebuffer, bdf,
 				    bdf + " is the boot GPU and the firmware framebuffer " +
-					    consumer.name +
+					    name_in_message(consumer.name) +
 					    " holds its memory; allow releasing the framebuffer "
 					    "(--release-framebuffer; it is bound back on rollback and "
 					    "release) or boot with video=efifb:off",
@@ -184,9 +184,9 @@ void check_sriov(const DeviceGraph &graph, const Request &request,
 		const Ownership *claim = find_claim(claims, vf_bdf);
 		if (claim)
 			add_finding(plan, errc::device_in_use, bdf,
-				    "virtual function " + vf_bdf + " of " + bdf + " is held by owner '" +
-					    claim->owner +
-					    "'; removing the VFs would take it away, so release it first",
+				    "virtual function " + vf_bdf + " of " + bdf + " is held by owner " +
+					    quote_content(claim->owner) +
+					    "; removing the VFs would take it away, so release it first",
 				    true);
 
 		const IommuGroup *group = vf->iommu_group ? graph.group(*vf->iommu_group) : nullptr;
@@ -211,9 +211,9 @@ void check_reset(const DeviceGraph &graph, const Request &request, const Device 
 	if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
 		std::string offered;
 		for (const auto &name : methods)
-			offered += (offered.empty() ? "" : ", ") + name;
+			offered += (offered.empty() ? "" : ", ") + name_in_message(name);
 		add_finding(plan, errc::reset_unsupported, bdf,
-			    bdf + " does not offer the '" + method + "' reset method; " +
+			    bdf + " does not offer the " + quote_content(method) + " reset method; " +
 				    (offered.empty() ? std::string("it has no reset method")
 						     : "it has: " + offered),
 			    true);
@@ -353,7 +353,7 @@ void check_bind_members(const DeviceGraph &graph, const Request &request,
 				add_finding(plan, errc::not_viable, bdf,
 					    "bridge " + bdf + " in IOMMU group " +
 						    std::to_string(member.group.value_or(0)) +
-						    " is on driver " + member.before.driver +
+						    " is on driver " + name_in_message(member.before.driver) +
 						    ", which keeps the group from a VFIO user; bind it to "
 						    "pcieport or unbind it first",
 					    true);
@@ -365,7 +365,8 @@ void check_bind_members(const DeviceGraph &graph, const Request &request,
 		const Ownership *claim = find_claim(claims, bdf);
 		if (claim && claim->owner != request.owner)
 			add_finding(plan, errc::owned_by_other, bdf,
-				    bdf + " is held by owner '" + claim->owner + "' (on " + claim->driver +
+				    bdf + " is held by owner " + quote_content(claim->owner) + " (on " +
+					    name_in_message(claim->driver) +
 					    "); that owner must release it first",
 				    true);
 		check_claimed_group(claims, member, plan);
@@ -428,9 +429,9 @@ void check_release_members(const DeviceGraph &graph, const Request &request,
 		if (!member.after.driver.empty() && member.after.driver != member.before.driver &&
 		    !graph.host().driver_present(member.after.driver))
 			add_finding(plan, errc::driver_missing, bdf,
-				    "the original driver " + member.after.driver + " of " + bdf +
-					    " is not loaded ('" + pci_driver_path(member.after.driver) +
-					    "' is missing); load the module that provides it, then "
+				    "the original driver " + name_in_message(member.after.driver) + " of " + bdf +
+					    " is not loaded (" + quote_path(pci_driver_path(member.after.driver)) +
+					    " is missing); load the module that provides it, then "
 					    "release again",
 				    true);
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "state_dir.hpp"
+#include "sysfs_parse.hpp"
 
 namespace pcipass::detail {
 
@@ -54,14 +55,14 @@ result<void> make_private_directories(const std::filesystem::path &path)
 		if (::mkdir(current.c_str(), 0700) == 0) {
 			/* The umask may have removed bits, never added any; chmod makes it exact. */
 			if (::chmod(current.c_str(), 0700) != 0)
-				return make_sys_error(errno, "cannot set mode 0700 on '" + current.string() + "'",
+				return make_sys_error(errno, "cannot set mode 0700 on " + quote_path(current.string()),
 						      {}, current.string());
 			continue;
 		}
 		if (errno != EEXIST)
 			return make_sys_error(errno,
-					      "cannot create the state directory '" + current.string() +
-						      "'; choose another with --state-dir",
+					      "cannot create the state directory " + quote_path(current.string()) +
+						      "; choose another with --state-dir",
 					      {}, current.string());
 	}
 	return success();
@@ -102,24 +103,24 @@ result<std::unique_ptr<StateDir>> StateDir::open(const std::string &path)
 	std::error_code ec;
 	const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
 	if (ec)
-		return make_sys_error(ec.value(), "cannot resolve the state directory '" + path + "'", {},
+		return make_sys_error(ec.value(), "cannot resolve the state directory " + quote_path(path), {},
 				      path);
 
 	BOOST_OUTCOME_TRY(make_private_directories(absolute));
 
 	struct stat info;
 	if (::lstat(absolute.c_str(), &info) != 0)
-		return make_sys_error(errno, "cannot inspect the state directory '" + path + "'", {}, path);
+		return make_sys_error(errno, "cannot inspect the state directory " + quote_path(path), {}, path);
 
 	if (S_ISLNK(info.st_mode) || !S_ISDIR(info.st_mode))
 		return make_error(errc::state_directory_unsafe,
-				  "the state directory '" + path +
-					  "' is a symlink or not a directory; use a real directory "
+				  "the state directory " + quote_path(path) +
+					  " is a symlink or not a directory; use a real directory "
 					  "(--state-dir)",
 				  {}, path);
 	if (info.st_uid != ::geteuid())
 		return make_error(errc::state_directory_unsafe,
-				  "the state directory '" + path + "' is owned by uid " +
+				  "the state directory " + quote_path(path) + " is owned by uid " +
 					  std::to_string(info.st_uid) + ", not by this user (uid " +
 					  std::to_string(::geteuid()) +
 					  "); another user could forge its journal, so choose another "
@@ -127,15 +128,15 @@ result<std::unique_ptr<StateDir>> StateDir::open(const std::string &path)
 				  {}, path);
 	if (info.st_mode & (S_IWGRP | S_IWOTH))
 		return make_error(errc::state_directory_unsafe,
-				  "the state directory '" + path + "' has mode " +
+				  "the state directory " + quote_path(path) + " has mode " +
 					  mode_string(info.st_mode) +
-					  ", which lets other users write to it; run 'chmod 0700 " + path +
-					  "' or choose another directory (--state-dir)",
+					  ", which lets other users write to it; run chmod 0700 on it or "
+					  "choose another directory (--state-dir)",
 				  {}, path);
 
 	const int fd = ::open(absolute.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return make_sys_error(errno, "cannot open the state directory '" + path + "'", {}, path);
+		return make_sys_error(errno, "cannot open the state directory " + quote_path(path), {}, path);
 
 	const std::string canonical = std::filesystem::weakly_canonical(absolute, ec).string();
 	return std::unique_ptr<StateDir>(
@@ -154,7 +155,7 @@ result<std::optional<std::string>> StateDir::read(std::string_view name) const
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return std::optional<std::string>();
-		return make_sys_error(errno, "cannot open '" + describe(name) + "'", {}, describe(name));
+		return make_sys_error(errno, "cannot open " + quote_path(describe(name)), {}, describe(name));
 	}
 
 	std::string content;
@@ -166,7 +167,7 @@ result<std::optional<std::string>> StateDir::read(std::string_view name) const
 		if (count < 0) {
 			const int saved = errno;
 			::close(fd);
-			return make_sys_error(saved, "cannot read '" + describe(name) + "'", {},
+			return make_sys_error(saved, "cannot read " + quote_path(describe(name)), {},
 					      describe(name));
 		}
 		if (count == 0)
@@ -185,22 +186,22 @@ result<void> StateDir::write_atomic(std::string_view name, std::string_view cont
 	const int fd = ::openat(fd_, temporary.c_str(),
 				O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return make_sys_error(errno, "cannot create '" + describe(temporary) + "'", {},
+		return make_sys_error(errno, "cannot create " + quote_path(describe(temporary)), {},
 				      describe(temporary));
 
 	auto written = write_all(fd, content, describe(temporary));
 	if (written && ::fsync(fd) != 0)
-		written = make_sys_error(errno, "cannot sync '" + describe(temporary) + "'", {},
+		written = make_sys_error(errno, "cannot sync " + quote_path(describe(temporary)), {},
 					 describe(temporary));
 	::close(fd);
 	if (!written)
 		return written;
 
 	if (::renameat(fd_, temporary.c_str(), fd_, file.c_str()) != 0)
-		return make_sys_error(errno, "cannot replace '" + describe(name) + "'", {},
+		return make_sys_error(errno, "cannot replace " + quote_path(describe(name)), {},
 				      describe(name));
 	if (::fsync(fd_) != 0)
-		return make_sys_error(errno, "cannot sync the state directory '" + path_ + "'", {}, path_);
+		return make_sys_error(errno, "cannot sync the state directory " + quote_path(path_), {}, path_);
 	return success();
 }
 
@@ -213,7 +214,7 @@ result<std::string> StateDir::rename_aside(std::string_view name) const
 			std::to_string(suffix);
 
 	if (::renameat(fd_, file.c_str(), fd_, aside.c_str()) != 0)
-		return make_sys_error(errno, "cannot move '" + describe(name) + "' aside", {},
+		return make_sys_error(errno, "cannot move " + quote_path(describe(name)) + " aside", {},
 				      describe(name));
 	(void)::fsync(fd_); /* the rename is done; a lost sync only risks the old name coming back */
 	return describe(aside);
@@ -251,7 +252,7 @@ result<std::unique_ptr<HostLock>> HostLock::acquire(const StateDir &dir,
 
 	const int fd = ::openat(dir.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return make_sys_error(errno, "cannot open the lock file '" + lock_path + "'", {},
+		return make_sys_error(errno, "cannot open the lock file " + quote_path(lock_path), {},
 				      lock_path);
 
 	for (;;) {
@@ -260,18 +261,18 @@ result<std::unique_ptr<HostLock>> HostLock::acquire(const StateDir &dir,
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			const int saved = errno;
 			::close(fd);
-			return make_sys_error(saved, "cannot lock '" + lock_path + "'", {}, lock_path);
+			return make_sys_error(saved, "cannot lock " + quote_path(lock_path), {}, lock_path);
 		}
 		if (std::chrono::steady_clock::now() >= until) {
 			char holder[32] = {};
 			const ssize_t count = ::pread(fd, holder, sizeof(holder) - 1, 0);
 			::close(fd);
-			std::string who = count > 0 ? " by pid " + std::string(holder, static_cast<size_t>(count))
-						    : std::string();
-			while (!who.empty() && (who.back() == '\n' || who.back() == ' '))
-				who.pop_back();
+			std::string pid = count > 0 ? std::string(holder, static_cast<size_t>(count)) : std::string();
+			while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
+				pid.pop_back();
+			const std::string who = pid.empty() ? std::string() : " by pid " + name_in_message(pid);
 			Error error = make_error(errc::lock_failed,
-						 "the pcipass lock '" + lock_path + "' is held" + who +
+						 "the pcipass lock " + quote_path(lock_path) + " is held" + who +
 							 " for more than " + std::to_string(deadline.count()) +
 							 " ms; wait for that transaction to finish",
 						 {}, lock_path);

@@ -135,12 +135,11 @@ std::optional<std::pair<uint16_t, uint16_t>> parse_id_pair(std::string_view text
 					     static_cast<uint16_t>(*second));
 }
 
-} /* namespace */
-
-std::string quote_content(std::string_view text)
+/* Quotes text with control bytes, bytes from 0x7f and backslashes escaped, cut after limit bytes. */
+std::string quote_bytes(std::string_view text, size_t limit)
 {
 	std::string quoted = "'";
-	for (unsigned char c : text.substr(0, 64)) {
+	for (unsigned char c : text.substr(0, limit)) {
 		if (c == '\n') {
 			quoted += "\\n";
 		} else if (c == '\\') {
@@ -154,9 +153,34 @@ std::string quote_content(std::string_view text)
 			quoted += static_cast<char>(c);
 		}
 	}
-	if (text.size() > 64)
+	if (text.size() > limit)
 		quoted += "...";
 	return quoted + "'";
+}
+
+bool is_message_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-' || c == ':' || c == '+' || c == '@';
+}
+
+} /* namespace */
+
+std::string quote_content(std::string_view text)
+{
+	return quote_bytes(text, 64);
+}
+
+std::string quote_path(std::string_view path)
+{
+	return quote_bytes(path, path.size());
+}
+
+std::string name_in_message(std::string_view name)
+{
+	if (!name.empty() && std::all_of(name.begin(), name.end(), is_message_safe))
+		return std::string(name);
+	return quote_content(name);
 }
 
 result<uint32_t> parse_hex_attribute(std::string_view text, unsigned max_digits) noexcept

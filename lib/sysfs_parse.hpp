@@ -187,4 +187,15 @@ std::string_view path_dirname(std::string_view path);
 /* Content as it appears in messages: quoted, control bytes and backslashes escaped, cut after 64 bytes. */
 std::string quote_content(std::string_view text);
 
+/* A path as it appears in messages: quoted and escaped like quote_content(), never cut. */
+std::string quote_path(std::string_view path);
+
+/*
+ * A driver, module or device name as it appears in messages: as it is when
+ * it contains only ASCII letters, digits and ".:_-+@", quoted by
+ * quote_content() otherwise, so that an unusual name cannot pass for text
+ * that pcipass wrote.
+ */
+std::string name_in_message(std::string_view name);
+
 } /* namespace pcipass::detail */

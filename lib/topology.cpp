@@ -21,12 +21,15 @@
 #include <boost/json/value.hpp>
 
 #include "json_text.hpp"
+#include "sysfs_parse.hpp"
 #include "topology_names.hpp"
 #include "unique_fd.hpp"
 
 namespace pcipass::testing {
 
 namespace json = boost::json;
+
+using detail::quote_path;
 
 namespace {
 
@@ -682,7 +685,7 @@ result<Topology> load_topology(const std::string &file) noexcept
 	try {
 		const detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
 		if (!fd.valid())
-			return make_sys_error(errno, "cannot open topology file '" + file + "'", {},
+			return make_sys_error(errno, "cannot open topology file " + quote_path(file), {},
 					      file);
 
 		std::string text;
@@ -692,14 +695,14 @@ result<Topology> load_topology(const std::string &file) noexcept
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)
-				return make_sys_error(errno, "cannot read topology file '" + file + "'",
+				return make_sys_error(errno, "cannot read topology file " + quote_path(file),
 						      {}, file);
 			if (n == 0)
 				break;
 			text.append(buffer.data(), size_t(n));
 			if (text.size() > max_topology_size)
 				return make_error(errc::invalid_argument,
-						  "topology file '" + file + "' is larger than " +
+						  "topology file " + quote_path(file) + " is larger than " +
 							  std::to_string(max_topology_size) +
 							  " bytes, the largest topology pcipass reads",
 						  {}, file);
@@ -708,13 +711,13 @@ result<Topology> load_topology(const std::string &file) noexcept
 		auto topology = parse_topology(text);
 		if (!topology) {
 			Error error = topology.error();
-			error.message += " (in '" + file + "')";
+			error.message += " (in " + quote_path(file) + ")";
 			error.path = file;
 			return error;
 		}
 		return topology;
 	} catch (const std::bad_alloc &) {
-		return make_error(errc::out_of_memory, "out of memory while reading '" + file + "'");
+		return make_error(errc::out_of_memory, "out of memory while reading " + quote_path(file));
 	}
 }
 

@@ -90,7 +90,7 @@ std::optional<Error> check_step_file(Host &host, const Step &step)
 	auto resolved = host.resolve(step.path);
 	if (!resolved && resolved.error().code == errc::escapes_root) {
 		Error error = make_error(errc::escapes_root,
-					 "cannot write '" + step.path + "' for " + step.device + " on " +
+					 "cannot write " + quote_path(step.path) + " for " + step.device + " on " +
 						 host.describe() + ": " + resolved.error().message +
 						 "; nothing was changed; replace the link with the "
 						 "kernel's file or use a trusted root, then retry",
@@ -102,7 +102,7 @@ std::optional<Error> check_step_file(Host &host, const Step &step)
 	if (!host.exists(step.path) || host.can_write(step.path))
 		return std::nullopt;
 	Error error = make_error(errc::permission_denied,
-				 "cannot write '" + step.path + "' on " + host.describe() +
+				 "cannot write " + quote_path(step.path) + " on " + host.describe() +
 					 "; run as root (or with CAP_SYS_ADMIN), nothing was changed",
 				 step.device, step.path);
 	error.step = step.describe();
@@ -208,7 +208,7 @@ std::string stranded_text(Host &host, const std::vector<Stranded> &stranded,
 		if (unit && unit->framebuffer) {
 			auto driver = read_platform_driver(host, entry.device);
 			if (driver)
-				where = driver.value().empty() ? "unbound" : "on " + driver.value();
+				where = driver.value().empty() ? "unbound" : "on " + name_in_message(driver.value());
 		} else {
 			auto state = read_device_state(host, entry.device);
 			if (state)
@@ -219,7 +219,7 @@ std::string stranded_text(Host &host, const std::vector<Stranded> &stranded,
 		if (unit)
 			text += " (recorded: " +
 				(unit->framebuffer ? (unit->state.driver.empty() ? std::string("unbound")
-										 : "on " + unit->state.driver)
+										 : "on " + name_in_message(unit->state.driver))
 						   : describe_state(unit->state)) +
 				")";
 		text += " because " + entry.error.message;
@@ -313,7 +313,7 @@ result<std::vector<Ownership>> Engine::Impl::load_claims() const
 	 */
 	const std::string path = dir->describe(ownership_file);
 	return make_error(errc::journal_corrupt,
-			  "the ownership records '" + path + "' are unusable: " + problem +
+			  "the ownership records " + quote_path(path) + " are unusable: " + problem +
 				  "; bind, release and reconcile are refused until they are fixed: "
 				  "inspect the file, then repair it or, after checking which devices "
 				  "are on vfio-pci with 'pcipassctl list', remove it (which drops "
@@ -412,9 +412,9 @@ Error Engine::Impl::unfinished_error(const JournalState &state) const
 		doubt += (doubt.empty() ? "" : ", ") + device;
 
 	return make_error(errc::in_doubt,
-			  "the journal '" + dir->describe("journal") + "' holds the unfinished " +
+			  "the journal " + quote_path(dir->describe("journal")) + " holds the unfinished " +
 				  std::string(operation_name(state.operation)) + " transaction " +
-				  state.transaction + " of pid " + std::to_string(state.pid) +
+				  name_in_message(state.transaction) + " of pid " + std::to_string(state.pid) +
 				  (doubt.empty() ? std::string() : " with " + doubt + " in doubt") +
 				  "; run 'pcipassctl recover' first",
 			  {}, dir->describe("journal"));

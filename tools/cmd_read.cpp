@@ -89,8 +89,8 @@ std::string device_name(const Device &device)
 }
 
 /*
- * Rows of cells printed with each column as wide as its widest cell. Cells
- * are escaped, because most hold names and values read from sysfs.
+ * Rows of cells printed with each column as wide as its widest cell. add()
+ * escapes cells, because most hold names and values read from sysfs.
  */
 class Table
 {
@@ -101,6 +101,12 @@ public:
 		for (const std::string &cell : row)
 			escaped.push_back(escape_text(cell));
 		rows_.push_back(std::move(escaped));
+	}
+
+	/* Adds cells that the caller escaped, such as messages passed through escape_message(). */
+	void add_escaped(std::vector<std::string> row)
+	{
+		rows_.push_back(std::move(row));
 	}
 
 	void print(std::ostream &out) const
@@ -282,7 +288,7 @@ void print_device(const Device &device, std::ostream &out)
 	for (const pcipass::Consumer &consumer : device.consumers)
 		field("consumer", consumer_text(consumer));
 	for (const pcipass::Finding &finding : device.findings)
-		field("finding", finding.message);
+		table.add_escaped({"  finding", escape_message(finding.message)});
 	table.print(out);
 }
 

@@ -59,7 +59,7 @@ public:
 			return;
 
 		std::cout << (record.undo ? "  undo " : "  step ") << record.seq << ": "
-			  << escape_text(record.step.describe()) << " ... " << pcipass::step_status_name(record.status);
+			  << escape_message(record.step.describe()) << " ... " << pcipass::step_status_name(record.status);
 		if (record.error)
 			std::cout << " (" << escape_message(record.error->message) << ")";
 		std::cout << "\n" << std::flush;
@@ -120,9 +120,9 @@ void print_plan(const pcipass::Plan &plan, bool with_steps)
 		return;
 	}
 	for (size_t i = 0; i < plan.steps.size(); i++) {
-		std::cout << "  " << i + 1 << ". " << escape_text(plan.steps[i].step.describe());
+		std::cout << "  " << i + 1 << ". " << escape_message(plan.steps[i].step.describe());
 		if (plan.steps[i].inverse)
-			std::cout << "  (undo: " << escape_text(plan.steps[i].inverse->describe()) << ")";
+			std::cout << "  (undo: " << escape_message(plan.steps[i].inverse->describe()) << ")";
 		std::cout << "\n";
 	}
 }

@@ -16,6 +16,8 @@ namespace pcipassctl {
 namespace {
 
 using pcipass::HostFacts;
+using pcipass::detail::name_in_message;
+using pcipass::detail::quote_path;
 
 std::string join(const std::vector<std::string> &parts, const std::string &separator)
 {
@@ -109,9 +111,10 @@ std::optional<bool> module_installed(pcipass::Host &host, const HostFacts &facts
 	return readable ? std::optional<bool>(false) : std::nullopt;
 }
 
-Check driver_check(pcipass::Host &host, const HostFacts &facts, const std::string &target)
+Check driver_check(pcipass::Host &host, const HostFacts &facts, const std::string &target_name)
 {
-	std::string module = target;
+	const std::string target = name_in_message(target_name);
+	std::string module = target_name;
 	std::replace(module.begin(), module.end(), '-', '_');
 
 	std::vector<std::string> loaded;
@@ -120,7 +123,7 @@ Check driver_check(pcipass::Host &host, const HostFacts &facts, const std::strin
 			loaded.push_back(name);
 	const std::string modules = loaded.empty() ? "" : " (modules loaded: " + join(loaded, ", ") + ")";
 
-	if (facts.driver_present(target))
+	if (facts.driver_present(target_name))
 		return {"driver", Check::Status::ok, target + " driver loaded" + modules, {}};
 
 	if (!facts.module_support)
@@ -134,12 +137,11 @@ Check driver_check(pcipass::Host &host, const HostFacts &facts, const std::strin
 	if (installed == false)
 		return {"driver", Check::Status::failed,
 			target + " is not loaded and kernel " + facts.kernel_release +
-				" has no " + module + " module",
-			"install the modules package of the running kernel, then run 'modprobe " +
-				target + "'"};
+				" has no " + name_in_message(module) + " module",
+			"install the modules package of the running kernel, then run modprobe " + target};
 
 	return {"driver", Check::Status::warning, target + " is not loaded" + modules,
-		"run 'modprobe " + target + "', or let a claim load it"};
+		"run modprobe " + target + ", or let a claim load it"};
 }
 
 Check container_check(const HostFacts &facts)
@@ -162,8 +164,9 @@ Check blocker_check(const pcipass::Blocker &blocker)
 }
 
 void device_checks(const pcipass::DeviceGraph &graph, pcipass::PciAddress address,
-		   const std::string &target, std::vector<Check> &checks)
+		   const std::string &target_name, std::vector<Check> &checks)
 {
+	const std::string target = name_in_message(target_name);
 	const pcipass::Device *device = graph.find(address);
 	if (!device) {
 		checks.push_back({"device", Check::Status::failed,
@@ -174,14 +177,14 @@ void device_checks(const pcipass::DeviceGraph &graph, pcipass::PciAddress addres
 
 	const std::string name = address.to_string() + " (" +
 				 pcipass::id_pair_string(device->vendor, device->device) + ", " +
-				 device->driver.value_or("no driver") + ")";
-	const pcipass::Readiness readiness = graph.readiness(address, target);
+				 (device->driver ? name_in_message(*device->driver) : "no driver") + ")";
+	const pcipass::Readiness readiness = graph.readiness(address, target_name);
 
 	if (device->iommu_group) {
 		std::vector<std::string> members;
 		for (const pcipass::Device *member : graph.group_members_of(address))
 			members.push_back(member->address.to_string() + " " +
-					  member->driver.value_or("(no driver)"));
+					  (member->driver ? name_in_message(*member->driver) : "(no driver)"));
 		checks.push_back({"group", Check::Status::ok,
 				  "IOMMU group " + std::to_string(*device->iommu_group) + ": " +
 					  join(members, ", "),
@@ -190,7 +193,7 @@ void device_checks(const pcipass::DeviceGraph &graph, pcipass::PciAddress addres
 
 	for (const pcipass::Finding &finding : device->findings)
 		checks.push_back({"device", Check::Status::warning, finding.message,
-				  "check '" + finding.path + "'"});
+				  "check " + quote_path(finding.path)});
 
 	switch (readiness.state) {
 	case pcipass::Readiness::State::ready:
@@ -258,7 +261,7 @@ std::vector<Check> run_checks(pcipass::Host &host, const pcipass::DeviceGraph &g
 	checks.push_back(container_check(facts));
 	for (const pcipass::Finding &finding : facts.findings)
 		checks.push_back({"host", Check::Status::warning, finding.message,
-				  "check '" + finding.path + "'"});
+				  "check " + quote_path(finding.path)});
 	if (address)
 		device_checks(graph, *address, target, checks);
 	return checks;

@@ -186,12 +186,12 @@ TEST_CASE("pcipassctl: doctor on a ready host and on a missing vfio-pci")
 	const Run warn = pcipassctl("--root " + missing.root().string() + " doctor");
 	CHECK(warn.status == 0);
 	CHECK(contains(warn.out, "warn  vfio-pci is not loaded"));
-	CHECK(contains(warn.out, "fix: run 'modprobe vfio-pci', or let a claim load it\n"));
+	CHECK(contains(warn.out, "fix: run modprobe vfio-pci, or let a claim load it\n"));
 
 	MaterializedHost mounted(load_catalogue("nvme-mounted"));
 	const Run blocked = pcipassctl("--root " + mounted.root().string() + " doctor 0000:01:00.0");
 	CHECK(blocked.status == 1);
-	CHECK(contains(blocked.out, "FAIL  0000:01:00.0 holds nvme0n1, which is mounted at /\n"
+	CHECK(contains(blocked.out, "FAIL  0000:01:00.0 holds nvme0n1, which is mounted at '/'\n"
 				    "      fix: unmount it first\n"));
 }
 

@@ -200,7 +200,7 @@ TEST_CASE("readiness: what a transaction cannot change blocks")
 		const Readiness readiness = graph.readiness(PciAddress(0, 1, 0, 0));
 		CHECK(reasons(readiness.blockers) == std::vector<std::string>{"0000:01:00.0 consumer_in_use"});
 		CHECK(readiness.blockers[0].message ==
-		      "0000:01:00.0 holds nvme0n1, which is mounted at /; unmount it first");
+		      "0000:01:00.0 holds nvme0n1, which is mounted at '/'; unmount it first");
 	}
 
 	SUBCASE("boot framebuffer")

@@ -196,6 +196,155 @@ TEST_CASE("output: arguments and messages are escaped once")
 		run_program({PCIPASSCTL, "--root", sandbox.root(), "show", "0000:01:00.0\nok"});
 	CHECK(address.status == 2);
 	CHECK(address.out.empty());
-	CHECK(address.err.starts_with("pcipassctl: invalid PCI address '0000:01:00.0\\x0aok': expected "));
+	CHECK(address.err.starts_with("pcipassctl: invalid PCI address '0000:01:00.0\\nok': expected "));
 	CHECK(std::count(address.err.begin(), address.err.end(), '\n') == 1);
+}
+
+namespace {
+
+/* Whether text contains a byte that a terminal would act on, other than the line ends. */
+bool has_control_byte(const std::string &text)
+{
+	return std::any_of(text.begin(), text.end(), [](unsigned char c) {
+		return (c < 0x20 && c != '\n') || c == 0x7f;
+	});
+}
+
+/* Runs argv, checks that it printed no control byte, and returns its output. */
+ProgramOutput run_clean(const std::vector<std::string> &argv)
+{
+	ProgramOutput output = run_program(argv);
+	CHECK_FALSE(has_control_byte(output.out));
+	CHECK_FALSE(has_control_byte(output.err));
+	return output;
+}
+
+} /* namespace */
+
+TEST_CASE("output: state directory names print distinctly")
+{
+	Sandbox sandbox("gpu-workstation");
+	const std::string parent = sandbox.base() + "/d";
+	const std::string newline = parent + "/x\ny";
+	const std::string backslash = parent + "/x\\ny";
+	for (const std::string &directory : {newline, backslash}) {
+		fs::create_directories(directory);
+		fs::permissions(directory, fs::perms::all);
+	}
+
+	auto bind_with = [&](const std::string &state_dir) {
+		return run_clean({PCIPASSCTL, "--root", sandbox.root(), "--state-dir", state_dir, "bind",
+				  "0000:01:00.0", "--yes"});
+	};
+	const ProgramOutput with_newline = bind_with(newline);
+	const ProgramOutput with_backslash = bind_with(backslash);
+
+	CHECK(with_newline.status == 1);
+	CHECK(with_newline.out.empty());
+	CHECK(with_newline.err == "pcipassctl: the state directory '" + parent +
+					  "/x\\ny' has mode 0777, which lets other users write to it; run "
+					  "chmod 0700 on it or choose another directory (--state-dir) [path '" +
+					  parent + "/x\\ny']\n");
+	CHECK(with_backslash.status == 1);
+	CHECK(with_backslash.err == "pcipassctl: the state directory '" + parent +
+					    "/x\\\\ny' has mode 0777, which lets other users write to it; "
+					    "run chmod 0700 on it or choose another directory (--state-dir) "
+					    "[path '" + parent + "/x\\\\ny']\n");
+}
+
+TEST_CASE("output: doctor target prints distinctly")
+{
+	Sandbox sandbox("gpu-workstation");
+	auto doctor_for = [&](const std::string &target) {
+		return run_clean({PCIPASSCTL, "--root", sandbox.root(), "doctor", "0000:01:00.0",
+				  "--target", target});
+	};
+	const ProgramOutput with_newline = doctor_for("vf\nio");
+	const ProgramOutput with_backslash = doctor_for("vf\\nio");
+
+	CHECK(line_starting(with_newline.out, "warn  'vf") ==
+	      "warn  'vf\\nio' is not loaded (modules loaded: vfio, vfio_iommu_type1, vfio_pci_core, "
+	      "vfio_pci)");
+	CHECK(line_starting(with_newline.out, "fix: run modprobe") ==
+	      "      fix: run modprobe 'vf\\nio', or let a claim load it");
+	CHECK(line_starting(with_backslash.out, "warn  'vf") ==
+	      "warn  'vf\\\\nio' is not loaded (modules loaded: vfio, vfio_iommu_type1, vfio_pci_core, "
+	      "vfio_pci)");
+	CHECK(line_starting(with_backslash.out, "fix: run modprobe") ==
+	      "      fix: run modprobe 'vf\\\\nio', or let a claim load it");
+	CHECK(line_starting(with_newline.out, "ok    0000:01:00.0") ==
+	      "ok    0000:01:00.0 (10de:1f02, nouveau) can be claimed: a claim moves 0000:01:00.0 "
+	      "0000:01:00.1 0000:01:00.2 0000:01:00.3 to 'vf\\nio' once 'vf\\nio' is loaded");
+	CHECK(line_starting(with_backslash.out, "ok    0000:01:00.0") ==
+	      "ok    0000:01:00.0 (10de:1f02, nouveau) can be claimed: a claim moves 0000:01:00.0 "
+	      "0000:01:00.1 0000:01:00.2 0000:01:00.3 to 'vf\\\\nio' once 'vf\\\\nio' is loaded");
+}
+
+TEST_CASE("output: doctor driver names print distinctly")
+{
+	const std::vector<std::pair<std::string, std::string>> cases = {
+		{"snd\nx", "'snd\\nx'"},
+		{"snd\\nx", "'snd\\\\nx'"},
+	};
+	for (const auto &[driver, printed] : cases) {
+		CAPTURE(printed);
+		Sandbox sandbox("gpu-workstation");
+		rename_driver(sandbox, "snd_hda_intel", driver, "0000:01:00.1");
+		const ProgramOutput doctor =
+			run_clean({PCIPASSCTL, "--root", sandbox.root(), "doctor", "0000:01:00.0"});
+		CHECK(line_starting(doctor.out, "ok    IOMMU group") ==
+		      "ok    IOMMU group 7: 0000:01:00.0 nouveau, 0000:01:00.1 " + printed +
+			      ", 0000:01:00.2 xhci_hcd, 0000:01:00.3 (no driver)");
+	}
+}
+
+TEST_CASE("output: invalid addresses print distinctly")
+{
+	Sandbox sandbox("gpu-workstation");
+	const ProgramOutput with_newline =
+		run_clean({PCIPASSCTL, "--root", sandbox.root(), "show", "0000:01:00.0\n"});
+	const ProgramOutput with_backslash =
+		run_clean({PCIPASSCTL, "--root", sandbox.root(), "show", "0000:01:00.0\\x0a"});
+
+	CHECK(with_newline.status == 2);
+	CHECK(with_newline.err.starts_with("pcipassctl: invalid PCI address '0000:01:00.0\\n': expected "));
+	CHECK(with_backslash.status == 2);
+	CHECK(with_backslash.err.starts_with(
+		"pcipassctl: invalid PCI address '0000:01:00.0\\\\x0a': expected "));
+}
+
+TEST_CASE("output: claim owner is quoted in plans")
+{
+	Sandbox sandbox("gpu-workstation");
+	fs::create_directories(sandbox.state_dir());
+	fs::permissions(sandbox.state_dir(), fs::perms::owner_all);
+	/* JSON for the owner bob\x1b, whose backslash is a character of the name. */
+	write_file(sandbox.state_dir() + "/ownership.json",
+		   "{\"schema\":\"pcipass.ownership/v1\",\"claims\":[{\"device\":\"0000:01:00.0\","
+		   "\"owner\":\"bob\\\\x1b\",\"driver\":\"vfio-pci\",\"framebuffer\":\"\","
+		   "\"transaction\":\"t\",\"group\":7,\"identity\":\"10de:1f02\","
+		   "\"original\":{\"driver\":\"nouveau\",\"override\":null}}]}\n");
+
+	const ProgramOutput plan = run_clean({PCIPASSCTL, "--root", sandbox.root(), "--state-dir",
+					      sandbox.state_dir(), "plan", "bind", "0000:01:00.0",
+					      "--owner", "alice"});
+	CHECK(plan.status == 1);
+	CHECK_MESSAGE(line_starting(plan.out, "rejected: owned_by_other") ==
+			      "  rejected: owned_by_other: 0000:01:00.0 is held by owner 'bob\\\\x1b' "
+			      "(on vfio-pci); that owner must release it first",
+		      plan.out);
+}
+
+TEST_CASE("output: show prints findings like list")
+{
+	Sandbox sandbox("gpu-workstation");
+	write_file(sandbox.device_dir("0000:01:00.0") + "/driver_override", "vfio\nFAKE\x1b\n");
+
+	const ProgramOutput show = run_clean({PCIPASSCTL, "--root", sandbox.root(), "show", "0000:01:00.0"});
+	const ProgramOutput list = run_clean({PCIPASSCTL, "--root", sandbox.root(), "list"});
+	const std::string finding = line_starting(show.out, "finding");
+	REQUIRE_MESSAGE(!finding.empty(), show.out);
+	const std::string message = finding.substr(finding.find_first_not_of(' ', finding.find(' ', 2)));
+	CHECK_MESSAGE(message.find("'vfio\\nFAKE\\x1b") != std::string::npos, message);
+	CHECK_MESSAGE(list.err.find(message) != std::string::npos, list.err);
 }

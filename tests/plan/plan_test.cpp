@@ -261,7 +261,7 @@ TEST_CASE("plan: members in use block the bind")
 	const Plan mounted = plan_bind(graph, request({"0000:01:00.0"}), {});
 	REQUIRE(finding(mounted, errc::device_in_use));
 	CHECK(finding(mounted, errc::device_in_use)->message ==
-	      "block device nvme0n1 on 0000:01:00.0 is mounted at /; unmount it first");
+	      "block device nvme0n1 on 0000:01:00.0 is mounted at '/'; unmount it first");
 
 	const Plan routed = plan_bind(graph, request({"0000:00:1f.6"}), {});
 	REQUIRE(finding(routed, errc::device_in_use));
@@ -386,7 +386,7 @@ TEST_CASE("plan: S01 missing target driver is refused or loaded first")
 	REQUIRE(missing);
 	CHECK(missing->message ==
 	      "driver vfio-pci is not loaded ('sys/bus/pci/drivers/vfio-pci' is missing); load it "
-	      "with 'modprobe vfio_pci' or allow module loading (--allow-module-load)");
+	      "with modprobe vfio_pci or allow module loading (--allow-module-load)");
 
 	auto req = request({"0000:02:01.0"});
 	req.options.allow_module_load = true;

@@ -73,7 +73,7 @@ TEST_CASE("address: rejects malformed input and quotes it")
 
 	auto parsed = PciAddress::parse("0000:01:00.0\n");
 	REQUIRE_FALSE(parsed);
-	CHECK(parsed.error().message.find("'0000:01:00.0\\x0a'") != std::string::npos);
+	CHECK(parsed.error().message.find("'0000:01:00.0\\n'") != std::string::npos);
 }
 
 TEST_CASE("address: orders by domain, bus, device, function")
