@@ -208,8 +208,11 @@ std::string apply_line(const json::object &line, JournalState &state, bool first
 		 * Recovery restores only units, and pcipass writes intents only for
 		 * them; loading a module is the one step on no device.
 		 */
-		if ((kind.value() == StepKind::load_module) != device.empty())
-			return "the intent's " + kind_name + " step names device " + quote_content(device);
+		if (kind.value() == StepKind::load_module && !device.empty())
+			return "the intent's load_module step names device " + quote_content(device) +
+			       ", but loading a module concerns no device";
+		if (kind.value() != StepKind::load_module && device.empty())
+			return "the intent's " + kind_name + " step has no device";
 		if (!device.empty() && !state.unit(device))
 			return "the intent's step names device " + quote_content(device) +
 			       ", which is not a unit of the transaction";

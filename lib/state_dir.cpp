@@ -270,9 +270,9 @@ result<std::unique_ptr<HostLock>> HostLock::acquire(const StateDir &dir,
 			std::string pid = count > 0 ? std::string(holder, static_cast<size_t>(count)) : std::string();
 			while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
 				pid.pop_back();
-			const std::string who = pid.empty() ? std::string() : " by pid " + name_in_message(pid);
+			const std::string held_by = pid.empty() ? std::string() : " by pid " + name_in_message(pid);
 			Error error = make_error(errc::lock_failed,
-						 "the pcipass lock " + quote_path(lock_path) + " is held" + who +
+						 "the pcipass lock " + quote_path(lock_path) + " is held" + held_by +
 							 " for more than " + std::to_string(deadline.count()) +
 							 " ms; wait for that transaction to finish",
 						 {}, lock_path);

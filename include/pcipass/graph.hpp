@@ -287,12 +287,12 @@ public:
 	Viability viability(unsigned group, std::string_view target_driver = "vfio-pci") const;
 
 	/*
-	 * Whether the device can be handed to target_driver: blocked by the
-	 * IOMMU being off, no group, a bridge, an inaccessible device or group
-	 * member that would move, a PF with VFs, the boot framebuffer, a
-	 * consumer in use, a bridge in the group on a driver that is not
-	 * DMA-owner-aware, or a VFIO user of its group. Otherwise ready or
-	 * claimable with the members that move.
+	 * Whether the device can be handed to target_driver. It is blocked by
+	 * the IOMMU being off, no group, a bridge, a PF with VFs, the boot
+	 * framebuffer, a consumer in use or a VFIO user of its group. It is also
+	 * blocked by an inaccessible device or group member that would move, and
+	 * by a bridge in the group on a driver that is not DMA-owner-aware.
+	 * Otherwise it is ready, or claimable with the members that move.
 	 * An unknown address is blocked with reason "not_found".
 	 */
 	Readiness readiness(PciAddress address, std::string_view target_driver = "vfio-pci") const;

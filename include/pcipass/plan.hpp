@@ -262,7 +262,7 @@ struct Plan {
  * DMA-owner-aware driver (pci-stub, a vfio-pci variant) stay. Members
  * already on the target are kept as they are. Every other endpoint moves,
  * a requested one on pci-stub and a driverless one included, so nothing
- * can probe onto it while a VFIO user holds the group.
+ * can probe onto it while a VFIO user has the group open.
  *
  * Blocking findings (errc): iommu_off (with the kernel parameter for the
  * CPU vendor), no_iommu_group, not_found, identity_mismatch (with where

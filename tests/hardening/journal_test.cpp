@@ -120,6 +120,12 @@ TEST_CASE("journal: corrupt journals kept for inspection")
 
 namespace {
 
+/* A journal line of transaction txn: the schema and txn fields, then fields (a JSON member list). */
+std::string line_of(const std::string &txn, const std::string &fields)
+{
+	return "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn + "\"," + fields + "}\n";
+}
+
 /* One well-formed ownership record of the workstation's GPU for owner (JSON-escaped). */
 std::string gpu_record(const std::string &owner)
 {
@@ -165,45 +171,37 @@ TEST_CASE("journal: path fields validated")
 		 replace_all(journal, "\"driver\":\"vfio-pci\",\"pid\"", "\"driver\":\"vfio pci\",\"pid\""),
 		 "the begin line's field 'driver' 'vfio pci' is not a valid driver name"},
 		{"in_doubt device climbing out",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"in_doubt\",\"seq\":99,\"device\":\"../../etc\"}\n",
+		 journal + line_of(txn[1].str(), "\"type\":\"in_doubt\",\"seq\":99,\"device\":\"../../etc\""),
 		 "the in_doubt line's field 'device' '../../etc' is neither a unit's device nor a "
 		 "canonical PCI address"},
 		{"intent for a device outside the transaction",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"intent\",\"seq\":99,\"undo\":false,"
-			 "\"step\":{\"kind\":\"unbind\",\"device\":\"0000:00:1f.2\"}}\n",
+		 journal + line_of(txn[1].str(), "\"type\":\"intent\",\"seq\":99,\"undo\":false,"
+			 "\"step\":{\"kind\":\"unbind\",\"device\":\"0000:00:1f.2\"}"),
 		 "the intent's step names device '0000:00:1f.2', which is not a unit of the transaction"},
 		{"end line with an in_doubt entry climbing out",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"end\",\"outcome\":\"in_doubt\",\"in_doubt\":[\"../../etc\"]}\n",
+		 journal + line_of(txn[1].str(), "\"type\":\"end\",\"outcome\":\"in_doubt\",\"in_doubt\":[\"../../etc\"]"),
 		 "the end line's in_doubt holds an entry that is neither a unit's device nor a canonical "
 		 "PCI address"},
 		{"intent without a device",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"intent\",\"seq\":99,\"undo\":false,"
-			 "\"step\":{\"kind\":\"set_override\",\"device\":\"\"}}\n",
-		 "the intent's set_override step names device ''"},
+		 journal + line_of(txn[1].str(), "\"type\":\"intent\",\"seq\":99,\"undo\":false,"
+			 "\"step\":{\"kind\":\"set_override\",\"device\":\"\"}"),
+		 "the intent's set_override step has no device"},
 		{"intent of an unknown kind",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"intent\",\"seq\":99,\"undo\":false,"
-			 "\"step\":{\"kind\":\"remove\",\"device\":\"0000:01:00.1\"}}\n",
+		 journal + line_of(txn[1].str(), "\"type\":\"intent\",\"seq\":99,\"undo\":false,"
+			 "\"step\":{\"kind\":\"remove\",\"device\":\"0000:01:00.1\"}"),
 		 "the intent's step kind 'remove' is unknown"},
 		{"commit releasing another transaction's claim",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
-			 "\"claims_removed\":[\"0000:00:02.0\"]}\n",
+		 journal + line_of(txn[1].str(), "\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
+			 "\"claims_removed\":[\"0000:00:02.0\"]"),
 		 "claims_removed holds device 0000:00:02.0, which is not a unit of the transaction"},
 		{"commit handing another device to a new owner",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[" +
+		 journal + line_of(txn[1].str(), "\"type\":\"commit\",\"seq\":99,\"claims_added\":[" +
 			 replace_all(gpu_record("mallory"), "0000:01:00.0", "0000:00:02.0") +
-			 "],\"claims_removed\":[]}\n",
+			 "],\"claims_removed\":[]"),
 		 "claims_added holds device 0000:00:02.0, which is not a unit of the transaction"},
 		{"released claim climbing out",
-		 journal + "{\"schema\":\"pcipass.journal/v1\",\"txn\":\"" + txn[1].str() +
-			 "\",\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
-			 "\"claims_removed\":[\"../../etc\"]}\n",
+		 journal + line_of(txn[1].str(), "\"type\":\"commit\",\"seq\":99,\"claims_added\":[],"
+			 "\"claims_removed\":[\"../../etc\"]"),
 		 "claims_removed holds an entry that is not a canonical PCI address"},
 	};
 
